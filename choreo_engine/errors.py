@@ -1,0 +1,69 @@
+"""User-facing failures.
+
+Each error carries a stable ``code`` (the bot maps it to a message in the user's language)
+and a short English ``message`` suitable to show a person as it is.
+"""
+
+from __future__ import annotations
+
+
+class ChoreoError(Exception):
+    """Base class: a failure a person should hear about in plain words."""
+
+    code = "error"
+    default_message = "Something went wrong with this file."
+
+    def __init__(self, message: str | None = None, **details: object) -> None:
+        self.message = message or self.default_message.format(**details)
+        self.details = details
+        super().__init__(self.message)
+
+
+class NotAudioError(ChoreoError):
+    code = "not_audio"
+    default_message = "I couldn't read any sound in this file. Send a song as audio, a voice note or a video with sound."
+
+
+class NoAudioTrackError(NotAudioError):
+    code = "no_audio_track"
+    default_message = "This video has no sound track. Send a video with music in it."
+
+
+class EmptyAudioError(ChoreoError):
+    code = "empty"
+    default_message = "This file is empty."
+
+
+class TooShortError(ChoreoError):
+    code = "too_short"
+    default_message = "This song is too short: I need at least {beats} beats (one dance segment)."
+
+
+class TooLongError(ChoreoError):
+    code = "too_long"
+    default_message = "This song is too long: the limit is {limit_minutes:g} minutes."
+
+
+class SilentAudioError(ChoreoError):
+    code = "silent"
+    default_message = "This file is silent. Send a song with music in it."
+
+
+class NoBeatError(ChoreoError):
+    code = "no_beat"
+    default_message = "I couldn't find a steady beat in this song."
+
+
+class NotVideoError(ChoreoError):
+    code = "not_video"
+    default_message = "I couldn't read this video file."
+
+
+class NoPersonError(ChoreoError):
+    code = "no_person"
+    default_message = "I couldn't see a person dancing in this video."
+
+
+class EmptyLibraryError(ChoreoError):
+    code = "empty_library"
+    default_message = "The dance library is empty. Run `choreo library demo` first."

@@ -1,0 +1,411 @@
+"""The Bot API emulator, driven by python-telegram-bot as a real HTTP client.
+
+Async tests run with ``asyncio.run`` (no pytest plugin needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import httpx
+import pytest
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaVideo,
+    Update,
+)
+from telegram.error import BadRequest, EndPointNotFound, Forbidden, RetryAfter
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+)
+
+from bot.sandbox.emulator import (
+    EmulatorViolation,
+    FloodLimits,
+    TelegramEmulator,
+    default_spec_path,
+    parse_formatted,
+)
+
+# Raw do_api_request calls are deliberate here: they send what Bot's methods would refuse.
+pytestmark = pytest.mark.filterwarnings("ignore:Please use 'Bot.:telegram.warnings.PTBUserWarning")
+
+SHARED = default_spec_path().parents[1]
+VIDEO = SHARED / "people" / "pose2sim" / "single_cam01.mp4"
+SONG = SHARED / "music" / "xmoto" / "menu.ogg"
+
+
+@pytest.fixture
+def emu() -> TelegramEmulator:
+    with TelegramEmulator() as emulator:
+        yield emulator
+
+
+def run(coro_fn: Callable[[Bot], Awaitable[Any]], emu: TelegramEmulator, **bot_kwargs: Any) -> Any:
+    """Run ``coro_fn(bot)`` with a PTB Bot pointed at the emulator."""
+
+    async def main() -> Any:
+        bot_cls = ExtBot if "rate_limiter" in bot_kwargs else Bot
+        async with bot_cls(emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url, **bot_kwargs) as bot:
+            return await coro_fn(bot)
+
+    return asyncio.run(main())
+
+
+def keyboard(*data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(d.upper(), callback_data=d) for d in data]])
+
+
+def test_get_me(emu: TelegramEmulator) -> None:
+    me = run(lambda bot: bot.get_me(), emu)
+    assert me.is_bot and me.username == "choreo_test_bot" and me.id == 123456789
+    assert [r["method"] for r in emu.requests] == ["getMe", "getMe"]  # Bot.__aenter__ + ours
+    assert emu.violations == []
+
+
+def test_keyboard_then_edit_reply_markup(emu: TelegramEmulator) -> None:
+    user = emu.make_user("Ann", "ann")
+    chat = emu.make_private_chat(user)
+
+    async def scenario(bot: Bot) -> None:
+        sent = await bot.send_message(chat["id"], "Pick <b>one</b>", parse_mode="HTML", reply_markup=keyboard("a", "b"))
+        assert sent.text == "Pick one" and sent.entities[0].type == "bold"
+        assert sent.from_user.is_bot and sent.chat.id == chat["id"]
+        edited = await bot.edit_message_reply_markup(chat["id"], sent.message_id, reply_markup=keyboard("c"))
+        assert edited.reply_markup.inline_keyboard[0][0].callback_data == "c"
+        # The same markup again: Telegram says "not modified"; a caller must cope, no violation.
+        with pytest.raises(BadRequest, match="(?i)message is not modified"):
+            await bot.edit_message_reply_markup(chat["id"], sent.message_id, reply_markup=keyboard("c"))
+        assert emu.violations == []
+        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+            await bot.edit_message_text("x", chat_id=chat["id"], message_id=999)
+
+    run(scenario, emu)
+    [msg] = emu.bot_messages(chat["id"])
+    assert msg["kind"] == "text" and msg["text"] == "Pick one"
+    assert emu.buttons(chat["id"], msg["message_id"]) == [[("C", "c")]]
+    assert [h["reply_markup"]["inline_keyboard"][0][0]["callback_data"] for h in msg["edit_history"]] == ["a"]
+    assert len(emu.violations) == 1 and "message to edit not found" in emu.violations[0]
+
+
+def test_video_upload_reuse_and_file_download(emu: TelegramEmulator) -> None:
+    user = emu.make_user("Bo")
+    chat = emu.make_private_chat(user)
+    song_msg = emu.send_file(chat, user, SONG, kind="audio", caption="my song")
+    song_id = song_msg["audio"]["file_id"]
+
+    async def scenario(bot: Bot) -> tuple[Any, Any, bytes]:
+        with VIDEO.open("rb") as fh:
+            first = await bot.send_video(chat["id"], fh, caption="preview", supports_streaming=True)
+        again = await bot.send_video(chat["id"], first.video.file_id)  # by file_id: no upload
+        tg_file = await bot.get_file(song_id)
+        assert "%3A" not in tg_file.file_path  # PTB encodes the token's colon when downloading
+        return first, again, bytes(await tg_file.download_as_bytearray())
+
+    first, again, downloaded = run(scenario, emu)
+    assert (first.video.width, first.video.height) == (1080, 1920)
+    assert emu.message(chat, first.message_id)["video"]["duration"] == 2  # probed: 1.67 s
+    assert first.caption == "preview" and again.video.file_id == first.video.file_id
+    assert emu.uploads["sendVideo"] == 1 and len(emu.uploaded_files) == 1
+    assert emu.file_bytes(first.video.file_id) == VIDEO.read_bytes()
+    assert downloaded == SONG.read_bytes()
+    assert song_msg["audio"]["duration"] == 129 and song_msg["audio"]["mime_type"] == "audio/ogg"
+    assert [m["kind"] for m in emu.messages(chat["id"])] == ["audio", "video", "video"]
+    assert emu.violations == []
+
+
+def test_edit_message_media_uploads_via_attach(emu: TelegramEmulator) -> None:
+    user = emu.make_user("Cy")
+    chat = emu.make_private_chat(user)
+    events: list[dict[str, Any]] = []
+    emu.on_event = events.append
+
+    async def scenario(bot: Bot) -> None:
+        photo = emu.send_file(chat, user, VIDEO, kind="document")  # a user's file, reused by id
+        sent = await bot.send_document(chat["id"], photo["document"]["file_id"], caption="doc")
+        with VIDEO.open("rb") as fh:
+            await bot.edit_message_media(InputMediaVideo(fh, caption="now a video"), chat["id"], sent.message_id)
+        await bot.delete_message(chat["id"], sent.message_id)
+
+    run(scenario, emu)
+    msg = emu.bot_messages(chat["id"])[0]
+    assert msg["kind"] == "video" and msg["caption"] == "now a video" and msg["deleted"]
+    assert msg["edit_history"][0]["kind"] == "document"
+    assert emu.uploads == {"editMessageMedia": 1}
+    assert [e["type"] for e in events] == ["message", "message", "edit", "delete"]
+    assert emu.violations == []
+
+
+def test_unknown_parameter_is_rejected_and_recorded(emu: TelegramEmulator) -> None:
+    chat = emu.make_private_chat(emu.make_user("Di"))
+    with pytest.raises(BadRequest, match='(?i)unknown parameter "bogus"'):
+        run(lambda bot: bot.do_api_request("sendMessage", api_kwargs={"chat_id": chat["id"], "text": "x", "bogus": 1}), emu)
+    assert any('"bogus"' in v for v in emu.violations)
+    assert emu.bot_messages(chat["id"]) == []
+
+
+def test_missing_required_parameter_is_rejected(emu: TelegramEmulator) -> None:
+    chat = emu.make_private_chat(emu.make_user("Ed"))
+    with pytest.raises(BadRequest, match='(?i)parameter "text" is required'):
+        run(lambda bot: bot.do_api_request("sendMessage", api_kwargs={"chat_id": chat["id"]}), emu)
+    assert emu.violations == ['sendMessage: Bad Request: parameter "text" is required']
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"reply_markup": {"inline_keyboard": [[{"text": "a", "callback_data": 5}]]}},
+         r"reply_markup\.inline_keyboard\[0\]\[0\]\.callback_data: expected String"),
+        ({"reply_markup": {"inline_keyboard": [[{"text": "a", "callback_data": "x" * 65}]]}}, "BUTTON_DATA_INVALID"),
+        ({"reply_markup": {"inline_keyboard": [[{"text": "a", "colour": "red"}]]}}, 'unknown field "colour"'),
+        ({"disable_notification": "maybe"}, "disable_notification: expected Boolean"),
+        ({"text": "x" * 4097}, "message is too long"),
+        ({"text": "   "}, "message text is empty"),
+        ({"text": "<blink>hi</blink>", "parse_mode": "HTML"}, "Unsupported start tag"),
+        ({"text": "v1.5 *ready*", "parse_mode": "MarkdownV2"}, "Character '.' is reserved"),
+        ({"reply_parameters": {"message_id": 777}}, "message to be replied not found"),
+    ],
+)
+def test_bad_content_is_rejected(emu: TelegramEmulator, kwargs: dict[str, Any], match: str) -> None:
+    chat = emu.make_private_chat(emu.make_user("Fay"))
+    params = {"chat_id": chat["id"], "text": "hello", **kwargs}
+    with pytest.raises(BadRequest, match="(?i)(?i)" + match):
+        run(lambda bot: bot.do_api_request("sendMessage", api_kwargs=params), emu)
+    assert len(emu.violations) == 1
+
+
+def test_unknown_method_is_404_and_recorded(emu: TelegramEmulator) -> None:
+    with pytest.raises(EndPointNotFound):
+        run(lambda bot: bot.do_api_request("sendTeleport", api_kwargs={"chat_id": 1}), emu)
+    assert emu.violations == ["sendTeleport: no such Bot API method"]
+    assert emu.requests[-1]["status"] == 404
+
+
+def test_json_and_form_bodies(emu: TelegramEmulator) -> None:
+    """Other clients (the browser sandbox) may post JSON: types are strict there."""
+    chat = emu.make_private_chat(emu.make_user("Gus"))
+    url = f"{emu.base_url}{emu.token}/sendMessage"
+    ok = httpx.post(url, json={"chat_id": chat["id"], "text": "json", "reply_markup": {"inline_keyboard": [[{"text": "a", "callback_data": "a"}]]}})
+    assert ok.status_code == 200 and ok.json()["result"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "a"
+    bad = httpx.post(url, json={"chat_id": str(chat["id"]), "text": 5})
+    assert bad.status_code == 400 and "text: expected String" in bad.json()["description"]
+    form = httpx.post(url, data={"chat_id": str(chat["id"]), "text": "form", "disable_notification": "true"})
+    assert form.status_code == 200 and form.json()["result"]["text"] == "form"
+    assert httpx.get(f"{emu.base_url}123:wrong/getMe").status_code == 401
+    assert [m["text"] for m in emu.bot_messages(chat["id"])] == ["json", "form"]
+    assert len(emu.violations) == 2  # the wrong type and the wrong token
+
+
+def test_flood_limit_in_group_answers_429(emu: TelegramEmulator) -> None:
+    users = [emu.make_user(n) for n in ("Hal", "Ivy")]
+    group = emu.make_group("Dance crew", users, admins=users[:1])
+
+    async def scenario(bot: Bot) -> tuple[int, RetryAfter | None]:
+        sent, limited = 0, None
+        for i in range(25):
+            try:
+                await bot.send_message(group["id"], f"msg {i}")
+                sent += 1
+            except RetryAfter as exc:
+                limited = limited or exc
+        return sent, limited
+
+    sent, limited = run(scenario, emu)
+    assert sent == 20  # 20 per minute per group, burst 20
+    # PTB read parameters.retry_after; the bucket frees one message every 3 s.
+    assert limited is not None and "Retry in 3 seconds" in limited.message
+    assert emu.errors[-1] == {"method": "sendMessage", "status": 429, "description": "Too Many Requests: retry after 3"}
+    assert emu.rate_limited == [("sendMessage", str(group["id"]))] * 5
+    assert emu.violations == []
+
+
+def test_flood_limit_in_private_chat(emu: TelegramEmulator) -> None:
+    chat = emu.make_private_chat(emu.make_user("Jo"))
+
+    async def scenario(bot: Bot) -> None:
+        for i in range(5):  # a burst of 5 is fine
+            await bot.send_message(chat["id"], f"m{i}")
+        with pytest.raises(RetryAfter):
+            await bot.edit_message_text("edited", chat_id=chat["id"], message_id=1)  # edits count too
+
+    run(scenario, emu)
+
+
+def test_aio_rate_limiter_keeps_bot_under_the_limits() -> None:
+    tight = FloodLimits(private=(3, 1.0), group=(4, 1.0), overall=(30, 1.0))
+    with TelegramEmulator(flood=tight) as emu:
+        users = [emu.make_user("Kim"), emu.make_user("Lou")]
+        group = emu.make_group("Crew", users)
+        send_all = lambda bot: asyncio.gather(*(bot.send_message(group["id"], f"m{i}") for i in range(10)), return_exceptions=True)  # noqa: E731
+
+        naive = run(send_all, emu)  # without a limiter the burst is cut off (how much depends on speed)
+        assert any(isinstance(r, RetryAfter) for r in naive) and emu.rate_limited
+        time.sleep(1.1)  # let the bucket drain
+
+        emu.rate_limited.clear()
+        limiter = AIORateLimiter(overall_max_rate=30, overall_time_period=1, group_max_rate=4, group_time_period=1)
+        started = time.monotonic()
+        polite = run(send_all, emu, rate_limiter=limiter)
+        assert all(not isinstance(r, Exception) for r in polite), polite
+        assert emu.rate_limited == [] and time.monotonic() - started > 1.0
+        assert emu.violations == []
+
+
+def test_long_poll_blocks_and_wakes_on_injection(emu: TelegramEmulator) -> None:
+    user = emu.make_user("Max")
+    chat = emu.make_private_chat(user)
+
+    async def scenario(bot: Bot) -> None:
+        started = time.monotonic()
+        assert await bot.get_updates(timeout=1) == ()
+        assert time.monotonic() - started >= 0.9  # it really waited
+
+        poll = asyncio.create_task(bot.get_updates(timeout=10))
+        await asyncio.sleep(0.3)
+        injected_at = time.monotonic()
+        emu.send_text(chat, user, "/start@choreo_test_bot hi @someone")
+        updates = await poll
+        assert time.monotonic() - injected_at < 1.0
+        [update] = updates
+        entities = [(e.type, update.message.parse_entity(e)) for e in update.message.entities]
+        assert entities == [("bot_command", "/start@choreo_test_bot"), ("mention", "@someone")]
+        # The next offset confirms it.
+        assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
+        assert emu.pending_updates() == 0
+
+    run(scenario, emu)
+
+
+def test_updates_and_answers_match_the_spec(emu: TelegramEmulator) -> None:
+    """Everything we hand out validates against the spec types PTB expects."""
+    user = emu.make_user("Ned", "ned")
+    group = emu.make_group("Crew", [user], admins=[user], supergroup=True)
+    emu.send_text(group, user, "hello")
+    emu.send_file(group, user, VIDEO, kind="video")
+    emu.send_file(group, user, VIDEO, kind="photo", caption="snap")  # unprobeable as an image: 0x0
+    emu.inline_query(user, "salsa")
+
+    async def scenario(bot: Bot) -> None:
+        sent = await bot.send_message(group["id"], "pick", reply_markup=keyboard("x"))
+        emu.press_button(group, user, sent.message_id, "x")
+        emu.remove_bot_from_chat(group, by=user)
+        updates = await bot.do_api_request("getUpdates", api_kwargs={"allowed_updates": list(Update.ALL_TYPES)})
+        assert [next(k for k in u if k != "update_id") for u in updates] == [
+            "message", "message", "message", "inline_query", "callback_query", "my_chat_member"]
+        for u in updates:
+            assert emu.spec.check_value(u, "Update") == [], u
+        with pytest.raises(Forbidden, match="kicked"):
+            await bot.send_message(group["id"], "still here?")
+
+    run(scenario, emu)
+    assert emu.violations == [] and emu.errors[-1]["status"] == 403
+
+
+def test_callback_answers_and_wait_for(emu: TelegramEmulator) -> None:
+    user = emu.make_user("Oli")
+    chat = emu.make_private_chat(user)
+
+    async def scenario(bot: Bot) -> None:
+        sent = await bot.send_message(chat["id"], "go?", reply_markup=keyboard("yes"))
+        query_id = emu.press_button(chat, user, sent.message_id, text="YES")
+        await bot.answer_callback_query(query_id, text="ok!")
+        with pytest.raises(BadRequest, match="(?i)query is too old"):
+            await bot.answer_callback_query(query_id)
+
+    run(scenario, emu)
+    assert emu.callback_answers[0]["text"] == "ok!" and emu.callback_answers[0]["data"] == "yes"
+    with pytest.raises(ValueError, match="no callback button"):
+        emu.press_button(chat, user, 1, "nope")
+    # wait_for fails fast on a violation instead of waiting for its timeout.
+    bad_call = lambda: httpx.post(f"{emu.base_url}{emu.token}/sendMessage", json={"chat_id": chat["id"]})  # noqa: E731
+    threading.Timer(0.2, bad_call).start()
+    started = time.monotonic()
+    with pytest.raises(EmulatorViolation, match='"text" is required'):
+        emu.wait_for(lambda e: False, timeout=5)
+    assert time.monotonic() - started < 2
+    # ... and the predicate runs without the lock, so it may even call the server.
+    assert emu.wait_for(lambda e: httpx.post(f"{e.base_url}{e.token}/getMe").json()["ok"], timeout=2)
+
+
+def test_application_replies_to_start_and_handles_buttons(emu: TelegramEmulator) -> None:
+    """A whole PTB Application polls the emulator, like the real bot will."""
+    user = emu.make_user("Pia", "pia")
+    chat = emu.make_private_chat(user)
+    errors: list[BaseException] = []
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text(f"Hi {update.effective_user.first_name}!", reply_markup=keyboard("go"))
+
+    async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.callback_query.answer("Going")
+        await update.callback_query.edit_message_text("Gone")
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        errors.append(context.error)
+
+    async def main() -> None:
+        app = (ApplicationBuilder().token(emu.token).base_url(emu.base_url)
+               .base_file_url(emu.base_file_url).rate_limiter(AIORateLimiter()).build())
+        app.add_handler(CommandHandler("start", start))
+        app.add_handler(CallbackQueryHandler(pressed))
+        app.add_error_handler(on_error)
+        await app.initialize()
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            emu.send_text(chat, user, "/start")
+            reply = await emu.wait_for_async(lambda e: e.bot_messages(chat["id"]), timeout=10)
+            assert reply[0]["text"] == "Hi Pia!"
+            emu.press_button(chat, user, reply[0]["message_id"], "go")
+            await emu.wait_for_async(lambda e: e.bot_messages(chat["id"])[0]["text"] == "Gone", timeout=10)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+
+    asyncio.run(main())
+    assert errors == []
+    assert emu.callback_answers[0]["text"] == "Going"
+    assert emu.bot_messages(chat["id"])[0]["reply_markup"] is None  # the edit dropped the keyboard
+    assert emu.violations == [], emu.violations
+
+
+def test_parse_modes() -> None:
+    assert parse_formatted("<b>Salsa</b> &amp; <i>bachata</i>", "HTML") == (
+        "Salsa & bachata",
+        [{"type": "bold", "offset": 0, "length": 5}, {"type": "italic", "offset": 8, "length": 7}],
+    )
+    text, entities = parse_formatted("*1\\.* [salsa](http://x.y/a\\)b) 💃 __u__", "MarkdownV2")
+    assert text == "1. salsa 💃 u"
+    assert entities[1] == {"type": "text_link", "offset": 3, "length": 5, "url": "http://x.y/a)b"}
+    assert entities[2] == {"type": "underline", "offset": 12, "length": 1}  # the emoji is 2 UTF-16 units
+    with pytest.raises(Exception, match="Can't find end of Bold"):
+        parse_formatted("*open", "MarkdownV2")
+
+
+def test_commands_roundtrip(emu: TelegramEmulator) -> None:
+    from telegram import BotCommand, BotCommandScopeAllPrivateChats
+
+    async def scenario(bot: Bot) -> None:
+        await bot.set_my_commands([BotCommand("start", "Start"), BotCommand("dance", "Make a dance")],
+                                  scope=BotCommandScopeAllPrivateChats(), language_code="ko")
+        got = await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="ko")
+        assert [c.command for c in got] == ["start", "dance"]
+        assert await bot.get_my_commands() == ()
+        with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+            await bot.set_my_commands([BotCommand("Bad-Name", "x")])
+
+    run(scenario, emu)
+    assert json.loads(json.dumps(emu.requests))  # the log is plain JSON (no file bytes)
