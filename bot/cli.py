@@ -38,6 +38,57 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- library
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot import library_admin
+
+    if args.action == "add":
+        def report(r: library_admin.AddResult) -> None:
+            if r.status == "added":
+                print(f"added    {r.path}: {r.segments} segments (clip {r.clip_id}, poses from {r.pose_source})")
+            elif r.status == "already there":
+                print(f"skipped  {r.path}: already in the library")
+            else:
+                print(f"failed   {r.path}: {r.message}", file=sys.stderr)
+
+        results = asyncio.run(library_admin.add_videos(args.videos, show_progress=True, report=report))
+        return 0 if all(r.status != "failed" for r in results) else 1
+    if args.action == "demo":
+        from bot import starter_library
+
+        summary = asyncio.run(starter_library.build(n_songs=args.songs, workers=args.workers, show_progress=True))
+        print(f"starter library: {summary['added']} clips added, {summary['segments']} segments "
+              f"in {summary['seconds']:.0f} s (poses from {summary['pose_sources']})")
+        return 0
+    if args.action == "stats":
+        stats = asyncio.run(library_admin.library_stats())
+        if args.json:
+            _print_json(stats)
+        else:
+            print(f"{stats['clips']} clips, {stats['segments']} segments, {stats['dance_minutes']} minutes of dance")
+            print(f"poses from: {stats['clips_by_pose_source']}")
+            print(f"segments by style: {stats['segments_by_style']}")
+            print(f"database {stats['database_bytes'] / 1e6:.1f} MB, poses {stats['pose_files_bytes'] / 1e6:.1f} MB, "
+                  f"videos {stats['video_files_bytes'] / 1e6:.1f} MB")
+            for c in stats["clip_list"]:
+                print(f"  {c['id']:>4}  {c['name'][:40]:<40} {c['style'] or c['kind']:<8} {c['segments']:>3} seg "
+                      f"{c['tempo']:>6.1f} BPM  {c['pose_source']} ({c['detection_rate']:.0%} detected)")
+        return 0
+    if args.action == "remove":
+        removed = asyncio.run(library_admin.remove_clip(args.clip))
+        print(f"removed clip {args.clip}" if removed else f"no clip {args.clip!r} in the library")
+        return 0 if removed else 1
+    if args.action == "export":
+        n = asyncio.run(library_admin.export_csv(args.file))
+        print(f"wrote {n} segments to {args.file}")
+        return 0
+    raise SystemExit(f"unknown action {args.action!r}")
+
+
 # --------------------------------------------------------------------------- bench
 
 
@@ -67,6 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
     p.add_argument("--beats", type=int, default=8, help="beats per segment (default 8)")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, export")
+    lib = p.add_subparsers(dest="action", required=True)
+    q = lib.add_parser("add", help="add dance videos (with their music)")
+    q.add_argument("videos", nargs="+")
+    q = lib.add_parser("demo", help="build the procedural starter library")
+    q.add_argument("--songs", type=int, default=40)
+    q.add_argument("--workers", type=int, default=2)
+    q = lib.add_parser("stats", help="what the library holds")
+    q.add_argument("--json", action="store_true")
+    q = lib.add_parser("remove", help="remove a clip (id, name or hash)")
+    q.add_argument("clip")
+    q = lib.add_parser("export", help="one CSV row per library segment, one column per feature")
+    q.add_argument("file")
+    p.set_defaults(func=cmd_library)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
     p.add_argument("what", choices=["analyze", "retrieval"])

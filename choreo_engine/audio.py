@@ -37,8 +37,10 @@ BEATS_PER_SEGMENT = 8
 # Loudness levels: dB above the song's floor, clipped to 0-30 dB, in 3 dB steps -> 0..10.
 LEVEL_STEP_DB = 3.0
 LEVEL_MAX_DB = 30.0
-# The song's floor is this percentile of its frame loudness (digital silence excluded).
+# The song's floor is this percentile of its frame loudness, counting only frames within
+# FLOOR_RANGE_DB of the median frame: pauses and silence between tracks are not the floor.
 FLOOR_PERCENTILE = 10.0
+FLOOR_RANGE_DB = 30.0
 # Peak below this (about -90 dBFS) is digital silence.
 SILENCE_PEAK = 3e-5
 
@@ -209,10 +211,8 @@ def frame_loudness_db(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HO
 
 
 def song_floor_db(frame_db: np.ndarray) -> float:
-    """The song's own floor: a low percentile of its non-silent frames."""
-    audible = frame_db[frame_db > -100.0]
-    if len(audible) == 0:
-        return float(np.min(frame_db))
+    """The song's own floor: a low percentile of its frames, pauses excluded."""
+    audible = frame_db[frame_db > np.median(frame_db) - FLOOR_RANGE_DB]
     return float(np.percentile(audible, FLOOR_PERCENTILE))
 
 
@@ -222,10 +222,10 @@ def loudness_levels(beat_db: np.ndarray, floor_db: float) -> np.ndarray:
     return np.floor(above / LEVEL_STEP_DB + 1e-9).astype(int)
 
 
-# Tempo search range and the range the beat grid is folded into: dancers count 8s at a
-# walking-to-running pace, so a 176 BPM song is counted at 88 and a 60 BPM ballad at 120.
+# Tempo search range and the range the beat grid is folded into: a 60 BPM ballad is counted
+# at 120 and a 190 BPM track at 95, so an 8-beat segment lasts 2.7-5.3 s.
 TEMPO_MIN, TEMPO_MAX = 60.0, 200.0
-DANCE_TEMPO_MIN = 72.0
+DANCE_TEMPO_MIN = 90.0
 
 
 def estimate_tempo(onset_env: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> float:

@@ -164,6 +164,25 @@ def _limb(img, p0, p1, r0, r1, color: BGR, dim: float, ow: float) -> None:
     _fill(img, _capsule(p0 + side * 0.42 * r0, p1 + side * 0.42 * r1, r0 * 0.26, r1 * 0.26), hi)
 
 
+def _chain(img, segs, dim: float, ow: float) -> None:
+    """Limbs drawn layer by layer (all rims, then all fills) so joints show no seam."""
+    geo = []
+    for p0, p1, r0, r1, color in segs:
+        d = p1 - p0
+        L = math.hypot(d[0], d[1])
+        u = d / L if L > 1e-6 else np.array([0.0, 1.0])
+        n = np.array([-u[1], u[0]])
+        geo.append((p0, p1, r0, r1, n * float(n @ _LIGHT), _tones(color, dim)))
+    for p0, p1, r0, r1, _, tones in geo:
+        _fill(img, _capsule(p0, p1, r0 + ow, r1 + ow), tones[0])
+    for p0, p1, r0, r1, _, tones in geo:
+        _fill(img, _capsule(p0, p1, r0, r1), tones[1])
+    for p0, p1, r0, r1, side, tones in geo:
+        _fill(img, _capsule(p0 + side * 0.2 * r0, p1 + side * 0.2 * r1, r0 * 0.74, r1 * 0.74), tones[2])
+    for p0, p1, r0, r1, side, tones in geo:
+        _fill(img, _capsule(p0 + side * 0.42 * r0, p1 + side * 0.42 * r1, r0 * 0.26, r1 * 0.26), tones[3])
+
+
 def _hull(centers: np.ndarray, radii: np.ndarray) -> np.ndarray:
     pts = (centers[:, None, :] + radii[:, None, None] * _CIRCV[None]).reshape(-1, 2)
     return cv2.convexHull(np.round(pts * _ONE).astype(np.int32))
@@ -176,6 +195,8 @@ def _blob(img, centers: np.ndarray, radii: np.ndarray, color: BGR, dim: float, o
     cv2.fillConvexPoly(img, _hull(centers, radii), base, _AA, SHIFT)
     c0 = centers.mean(axis=0)
     r = float(radii.mean())
+    cv2.fillConvexPoly(img, _hull(c0 + (centers - c0) * 0.97 + _LIGHT * 0.10 * r, radii * 0.88),
+                       _mix(base, mid, 0.5), _AA, SHIFT)
     cm = c0 + (centers - c0) * 0.9 + _LIGHT * 0.22 * r
     cv2.fillConvexPoly(img, _hull(cm, radii * 0.74), mid, _AA, SHIFT)
     if shine > 0:
@@ -274,13 +295,12 @@ def draw_mannequin(img: np.ndarray, landmarks: np.ndarray, palette: Palette | st
         add((zh, 6, ("blob", np.array([P[wr], P[ix], P[pk], tip, P[th]]),
                      np.array([0.030, 0.027, 0.025, 0.021, 0.016]) * s, pal.skin, dim_of(zh), 0.6)))
     for hp, kn, an, he, to in ((23, 25, 27, 29, 31), (24, 26, 28, 30, 32)):
-        zt = 0.5 * (Z[hp] + Z[kn])
-        add((zt, 7, ("limb", P[hp], P[kn], 0.080 * s, 0.058 * s, pal.pants, dim_of(zt))))
-        zs = 0.5 * (Z[kn] + Z[an])
-        add((zs, 8, ("limb", P[kn], P[an], 0.057 * s, 0.042 * s, pal.pants, dim_of(zs))))
+        zl = (Z[hp] + Z[kn] + Z[an]) / 3.0
         zf = min(Z[an], Z[to]) - 0.01 * s
-        add((zf, 9, ("blob", np.array([P[an], P[he], P[to], 0.5 * (P[an] + P[to])]),
-                     np.array([0.042, 0.036, 0.032, 0.04]) * s, pal.shoes, dim_of(zf), 0.7)))
+        add((max(zf, zl) + 0.001 * s, 9, ("blob", np.array([P[an], P[he], P[to], 0.5 * (P[an] + P[to])]),
+                                        np.array([0.042, 0.036, 0.032, 0.04]) * s, pal.shoes, dim_of(zf), 0.7)))
+        add((zl, 7, ("chain", [(P[hp], P[kn], 0.080 * s, 0.058 * s, pal.pants),
+                               (P[kn], P[an], 0.057 * s, 0.044 * s, pal.pants)], dim_of(zl))))
 
     parts.sort(key=lambda t: (-t[0], t[1]))
     for _, _, spec in parts:
@@ -288,6 +308,8 @@ def draw_mannequin(img: np.ndarray, landmarks: np.ndarray, palette: Palette | st
         if kind == "limb":
             _, a, b, r0, r1, col, dim = spec
             _limb(img, a, b, r0, r1, col, dim, ow)
+        elif kind == "chain":
+            _chain(img, spec[1], spec[2], ow)
         elif kind == "blob":
             _, c, r, col, dim, shine = spec
             _blob(img, c, r, col, dim, ow, shine)
@@ -345,28 +367,23 @@ def _draw_head(img: np.ndarray, g: dict, pal: Palette, s: float, ow: float) -> N
     rim_s, base_s, mid_s, hi_s = _tones(pal.skin, 1.0)
     right = np.array([-upv[1], upv[0]])   # image-right when upright
 
-    # skull in hair colour, with a rim
+    # skull in hair colour, with a rim; the face covers its front
     cv2.ellipse(img, _ipt(c), _iax(rx + ow, ry + ow), ang, 0, 360, rim_h, -1, _AA, SHIFT)
     cv2.ellipse(img, _ipt(c), _iax(rx, ry), ang, 0, 360, base_h, -1, _AA, SHIFT)
-    if frontal > -0.35:
-        # face: shifted towards the nose, narrower in profile
-        lat = float(np.clip(np.dot(lateral, right), -1.0, 1.0))
-        vis = float(np.clip((frontal + 0.35) / 0.7, 0.0, 1.0))
-        fw = rx * (0.62 + 0.30 * abs(frontal)) * (0.5 + 0.5 * vis)
-        fc = c + right * lat * rx * 0.30 - upv * ry * 0.13
-        fh = ry * 0.80
+    lat = float(np.clip(np.dot(lateral, right), -1.0, 1.0))
+    if frontal > -0.3:
+        vis = float(np.clip((frontal + 0.3) / 0.6, 0.0, 1.0))
+        fw = rx * (0.50 + 0.36 * max(frontal, 0.0)) * (0.4 + 0.6 * vis)
+        fc = c + right * lat * rx * 0.42 - upv * ry * 0.12
+        fh = ry * 0.82
         cv2.ellipse(img, _ipt(fc), _iax(fw, fh), ang, 0, 360, base_s, -1, _AA, SHIFT)
-        cv2.ellipse(img, _ipt(fc + _LIGHT * 0.12 * fw), _iax(fw * 0.82, fh * 0.86), ang, 0, 360, mid_s, -1,
+        cv2.ellipse(img, _ipt(fc + _LIGHT * 0.10 * fw), _iax(fw * 0.84, fh * 0.88), ang, 0, 360, mid_s, -1,
                     _AA, SHIFT)
-        # hair cap over the forehead
-        cap_c = c + upv * ry * 0.22
-        cv2.ellipse(img, _ipt(cap_c), _iax(rx * 1.0, ry * 0.60), ang, 180, 360, base_h, -1, _AA, SHIFT)
-        # side hair on the back of the head, in profile
-        if abs(lat) > 0.15:
-            back = c - right * np.sign(lat) * rx * 0.45 + upv * ry * 0.05
-            cv2.ellipse(img, _ipt(back), _iax(rx * 0.55, ry * 0.78), ang, 0, 360, base_h, -1, _AA, SHIFT)
+        # fringe over the forehead
+        cap_c = c + upv * ry * 0.36
+        cv2.ellipse(img, _ipt(cap_c), _iax(rx * 1.0, ry * 0.66), ang, 180, 360, base_h, -1, _AA, SHIFT)
         if frontal > 0.15:
-            _draw_face(img, P, Z, g, pal, s, upv, right)
+            _draw_face(img, P, Z, g, pal, s, upv, right, lat)
     # a sheen on the hair
     hl = c + upv * ry * 0.62 + right * (-rx * 0.30)
     cv2.ellipse(img, _ipt(hl), _iax(rx * 0.34, ry * 0.12), ang - 20, 0, 360, mid_h, -1, _AA, SHIFT)
@@ -374,32 +391,30 @@ def _draw_head(img: np.ndarray, g: dict, pal: Palette, s: float, ow: float) -> N
                 _AA, SHIFT)
 
 
-def _draw_face(img, P, Z, g, pal: Palette, s: float, upv, right) -> None:
-    ez = g["z"]
-    er = 0.0135 * s
-    for eye, brow_side in ((2, 1.0), (5, -1.0)):
-        if Z[eye] > ez - 0.015 * s:   # behind the ear plane: the far eye in profile
+def _draw_face(img, P, Z, g, pal: Palette, s: float, upv, right, lat: float) -> None:
+    er = 0.012 * s
+    brow = _tones(pal.hair, 1.0)[1]
+    for eye in (2, 5):
+        # the far eye disappears behind the nose in profile
+        if abs(lat) > 0.55 and np.dot(P[eye] - P[0], right) * lat < 0:
             continue
         p = P[eye]
-        cv2.ellipse(img, _ipt(p), _iax(er * 1.25, er * 1.0), g["angle"], 0, 360, (250, 250, 250), -1, _AA, SHIFT)
-        cv2.circle(img, _ipt(p + upv * 0.1 * er), max(1, int(round(er * 0.78 * _ONE))), pal.eyes, -1, _AA, SHIFT)
-        cv2.circle(img, _ipt(p + upv * 0.35 * er - right * 0.3 * er), max(1, int(round(er * 0.28 * _ONE))),
+        cv2.ellipse(img, _ipt(p), _iax(er * 0.85, er * 1.05), g["angle"], 0, 360, pal.eyes, -1, _AA, SHIFT)
+        cv2.circle(img, _ipt(p + upv * 0.35 * er - right * 0.3 * er), max(1, int(round(er * 0.32 * _ONE))),
                    (255, 255, 255), -1, _AA, SHIFT)
-        # eyebrow
-        b0 = p + upv * 2.1 * er - right * 1.3 * er
-        b1 = p + upv * 2.3 * er + right * 1.3 * er
-        cv2.line(img, _ipt(b0), _ipt(b1), _tones(pal.hair, 1.0)[1], max(1, int(round(0.6 * er))), _AA, SHIFT)
-    # nose shadow
-    rim_s, base_s, _, _ = _tones(pal.skin, 1.0)
+        b0 = p + upv * 2.0 * er - right * 1.2 * er
+        b1 = p + upv * 2.3 * er + right * 1.2 * er
+        cv2.line(img, _ipt(b0), _ipt(b1), brow, max(1, int(round(0.55 * er))), _AA, SHIFT)
+    # nose
+    base_s = _tones(pal.skin, 1.0)[1]
     n = P[0] - upv * 0.3 * er
-    cv2.ellipse(img, _ipt(n), _iax(er * 0.7, er * 0.45), g["angle"], 0, 360, base_s, -1, _AA, SHIFT)
+    cv2.ellipse(img, _ipt(n), _iax(er * 0.65, er * 0.45), g["angle"], 0, 360, base_s, -1, _AA, SHIFT)
     # mouth: a smile between the mouth corners
     m0, m1 = P[9], P[10]
-    if min(Z[9], Z[10]) < ez:
-        mc = 0.5 * (m0 + m1) + upv * 0.4 * er
-        half = max(0.5 * float(np.hypot(*(m0 - m1))), 0.8 * er)
-        cv2.ellipse(img, _ipt(mc), _iax(half, er * 1.15), g["angle"], 15, 165, pal.lips,
-                    max(1, int(round(0.55 * er))), _AA, SHIFT)
+    mc = 0.5 * (m0 + m1) + upv * 0.4 * er
+    half = max(0.5 * float(np.hypot(*(m0 - m1))), 0.8 * er)
+    cv2.ellipse(img, _ipt(mc), _iax(half, er * 1.1), g["angle"], 15, 165, pal.lips,
+                max(1, int(round(0.55 * er))), _AA, SHIFT)
 
 
 # --------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ SIDE_LOW = (0.30, -0.42, 0.08)
 FWD = (0.02, -0.02, 0.53)
 FIST = (0.06, -0.30, 0.22)          # bent arm, fist at waist level in front
 SHOULDER_FIST = (0.12, -0.02, 0.18)  # fist near the shoulder, elbow down
-HEAD_HAND = (0.02, 0.24, 0.04)      # hand behind the head
+HEAD_HAND = (0.02, 0.24, -0.06)     # hand behind the head
 HEART = (-0.16, -0.12, 0.14)        # hand on the chest
 
 
@@ -420,7 +420,7 @@ def _jump(ph, a):
     p["lf_x"] = 0.13 + 0.03 * a
     p["rf_x"] = -0.13 - 0.03 * a
     # arms swing back in the crouch, up in the air
-    lift = np.clip(h * 1.2, 0, 1)
+    lift = smootherstep((q - 0.02) / 0.55) * (1.0 - smootherstep((q - 0.8) / 0.7))
     for s in ("l", "r"):
         p[f"{s}h_out"] = 0.06 + a * (0.30 * lift + 0.04 * crouch)
         p[f"{s}h_up"] = -0.50 + a * (0.88 * lift + 0.04 * crouch)
@@ -586,19 +586,19 @@ def _disco_point(ph, a):
 
 
 def _arm_circle(ph, a):
+    """Both arms sweep in, up past the ears, out and down: a big windmill every four beats."""
     p = _base(len(ph))
     q = 0.55 * ph + 0.45 * hit(ph, 0.7)
-    th = 2.0 * np.pi * q / 4.0 - np.pi / 2   # start low
-    r = 0.32 * a
-    cx, cy = 0.14, -0.18 + 0.08 * a
+    phi = -np.pi / 2 - 2.0 * np.pi * q / 4.0          # from the bottom, inwards first
+    c, sn = np.cos(phi), np.sin(phi)
     for s in ("l", "r"):
-        p[f"{s}h_out"] = cx + 0.05 + r * np.cos(th + np.pi / 2) * 0.9
-        p[f"{s}h_up"] = cy + r * np.sin(th)
-        p[f"{s}h_fwd"] = 0.22 + 0.08 * a * np.cos(th)
-        p[f"{s}_palm"] = 0.8 * a * np.sin(th)
-    p["c_pitch"] = -0.05 * a * np.sin(th)
-    p["h_pitch"] = -0.10 * a * np.sin(th)
-    p["y"] = -0.02 * a + 0.02 * a * np.sin(th) - 0.02 * a * pulse(ph, 0.25)
+        p[f"{s}h_out"] = 0.10 + 0.08 * a + 0.30 * a * c
+        p[f"{s}h_up"] = -0.50 + 0.50 * a + 0.50 * a * sn
+        p[f"{s}h_fwd"] = 0.08 + 0.24 * a * np.clip(-c, 0, 1) * np.clip(1.0 - sn, 0, 1)
+        p[f"{s}_palm"] = 0.6 * a * sn
+    p["c_pitch"] = -0.04 * a * sn
+    p["h_pitch"] = -0.10 * a * np.clip(sn, 0, 1)
+    p["y"] = -0.02 * a + 0.02 * a * sn - 0.02 * a * pulse(ph, 0.25)
     p["x"] = 0.04 * a * wave(ph, 2.0)
     p["roll"] = -0.03 * a * wave(ph, 2.0)
     p["lf_x"], p["rf_x"] = 0.15, -0.15
@@ -743,7 +743,7 @@ def _hip_circle(ph, a):
     p["y"] = -0.05 * a
     p["lf_x"], p["rf_x"] = 0.19, -0.19
     p["h_roll"] = -0.05 * a * np.sin(th)
-    hands = (0.16 - 0.12 * a, -0.40 + 0.62 * a, 0.04)  # rest -> behind the head
+    hands = (0.16 - 0.10 * a, -0.40 + 0.62 * a, 0.06 - 0.12 * a)  # rest -> behind the head
     for s in ("l", "r"):
         p[f"{s}h_out"] = np.full(len(ph), hands[0])
         p[f"{s}h_up"] = np.full(len(ph), hands[1])
@@ -857,7 +857,11 @@ def _ik(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole: np.nda
     d = target - root
     dist = np.linalg.norm(d, axis=-1, keepdims=True)
     u = d / np.maximum(dist, 1e-9)
-    dc = np.clip(dist, abs(l1 - l2) + 1e-3, (l1 + l2) * 0.9995)
+    # soft reach limit: the limb straightens smoothly instead of snapping straight
+    L, k0 = l1 + l2, 0.96 * (l1 + l2)
+    span = 0.999 * L - k0
+    dc = np.where(dist > k0, k0 + span * np.tanh((dist - k0) / span), dist)
+    dc = np.maximum(dc, abs(l1 - l2) + 1e-3)
     xa = (l1 * l1 - l2 * l2 + dc * dc) / (2.0 * dc)
     h = np.sqrt(np.maximum(l1 * l1 - xa * xa, 0.0))
     v = pole - np.sum(pole * u, axis=-1, keepdims=True) * u
@@ -890,6 +894,9 @@ def forward_kinematics(params: np.ndarray) -> np.ndarray:
     for side, s, sh, el, wr, pk, ix, th in ((1.0, "l", 11, 13, 15, 17, 19, 21),
                                              (-1.0, "r", 12, 14, 16, 18, 20, 22)):
         tgt_local = np.stack([side * g[f"{s}h_out"], g[f"{s}h_up"], g[f"{s}h_fwd"]], axis=-1)
+        # a hand passing close to its shoulder goes round in front of it (no elbow flips)
+        r = np.linalg.norm(tgt_local, axis=-1)
+        tgt_local[:, 2] += 0.9 * np.maximum(0.0, 0.36 - r)
         target = out[:, sh] + _apply(Rc, tgt_local)
         pole_local = np.stack([side * (0.6 + g[f"{s}_elb"]), np.full(T, -0.35), np.full(T, -0.7)], axis=-1)
         elbow, wrist, v = _ik(out[:, sh], target, UPPER_ARM, FOREARM, _apply(Rc, pole_local))

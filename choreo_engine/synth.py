@@ -38,7 +38,7 @@ __all__ = [
 
 SR = 22050
 STEPS_PER_BEAT = 4  # patterns are written on a sixteenth-note grid
-DYNAMIC_RANGE_DB = 14.0  # master gain between energy 0 and energy 1
+DYNAMIC_RANGE_DB = 18.0  # master gain between energy 0 and energy 1
 PEAK = 0.9
 
 # --------------------------------------------------------------------------- pitch
@@ -241,7 +241,7 @@ def _render_tone(inst: Instrument, midi: int, n_on: int, sr: int) -> np.ndarray:
         y *= _gate(n, n_on, sr, inst.release, 0.002)
     elif k == "saw_bass":  # acid-ish: brightness decays after the attack (a filter envelope by cross-fade)
         w = b * (0.25 + 0.75 * np.exp(-t / 0.12))
-        y = w * _saw(f * t, dt) + (1 - w) * np.sin(2 * np.pi * f * t) + 0.5 * np.sin(np.pi * f * t)
+        y = w * _saw(f * t, dt) + (1 - w) * np.sin(2 * np.pi * f * t)
         y *= _env(n, n_on, sr, 0.004, 0.2 * dec, 0.6, inst.release)
     elif k == "fm_bass":
         index = 0.5 + 2.0 * b * np.exp(-t / 0.15)
@@ -327,16 +327,16 @@ class Kit:
 
 
 KITS: dict[str, Kit] = {
-    "house": Kit((160, 50), 0.035, 0.32, 0.35, 2.0, 200, 0.18, (1000, 7000), 0.7, 0.035, 0.5, "conga", 320),
-    "boom": Kit((120, 52), 0.05, 0.28, 0.25, 2.5, 180, 0.2, (900, 6000), 0.6, 0.05, 0.2, "rim", 1700),
-    "808": Kit((110, 44), 0.06, 0.7, 0.2, 1.8, 200, 0.16, (1000, 9000), 0.7, 0.03, 0.7, "clave", 2500),
-    "pop": Kit((140, 52), 0.04, 0.3, 0.3, 1.6, 210, 0.17, (1200, 8000), 0.65, 0.04, 0.3, "shaker", 0),
-    "dnb": Kit((180, 56), 0.03, 0.2, 0.45, 1.4, 230, 0.13, (1500, 9000), 0.6, 0.03, 0.3, "ride", 0),
-    "soft": Kit((90, 46), 0.05, 0.3, 0.05, 1.0, 170, 0.25, (500, 4500), 0.85, 0.06, 0.1, "shaker", 0),
-    "latin": Kit((130, 48), 0.04, 0.4, 0.45, 2.0, 420, 0.12, (1500, 8000), 0.5, 0.035, 0.4, "timbale", 520),
-    "funk": Kit((130, 55), 0.035, 0.22, 0.3, 1.4, 220, 0.14, (1500, 8500), 0.55, 0.035, 0.35, "cowbell", 560),
-    "rock": Kit((130, 50), 0.04, 0.28, 0.5, 2.0, 185, 0.2, (900, 7000), 0.7, 0.06, 0.5, "tom", 140),
-    "reggae": Kit((100, 48), 0.05, 0.35, 0.15, 1.3, 380, 0.07, (1800, 7000), 0.4, 0.04, 0.3, "rim", 1600),
+    "house": Kit((160, 55), 0.035, 0.16, 0.35, 2.0, 200, 0.18, (1000, 7000), 0.7, 0.035, 0.5, "conga", 320),
+    "boom": Kit((120, 56), 0.05, 0.15, 0.25, 2.5, 180, 0.2, (900, 6000), 0.6, 0.05, 0.2, "rim", 1700),
+    "808": Kit((110, 48), 0.06, 0.35, 0.2, 1.8, 200, 0.16, (1000, 9000), 0.7, 0.03, 0.7, "clave", 2500),
+    "pop": Kit((140, 56), 0.04, 0.15, 0.3, 1.6, 210, 0.17, (1200, 8000), 0.65, 0.04, 0.3, "shaker", 0),
+    "dnb": Kit((180, 60), 0.03, 0.12, 0.45, 1.4, 230, 0.13, (1500, 9000), 0.6, 0.03, 0.3, "ride", 0),
+    "soft": Kit((90, 52), 0.05, 0.15, 0.05, 1.0, 170, 0.25, (500, 4500), 0.85, 0.06, 0.1, "shaker", 0),
+    "latin": Kit((130, 52), 0.04, 0.18, 0.9, 2.0, 420, 0.05, (1500, 8000), 0.5, 0.035, 0.4, "timbale", 520),
+    "funk": Kit((130, 58), 0.035, 0.13, 0.3, 1.4, 220, 0.14, (1500, 8500), 0.55, 0.035, 0.35, "cowbell", 560),
+    "rock": Kit((130, 55), 0.04, 0.14, 0.5, 2.0, 185, 0.2, (900, 7000), 0.7, 0.06, 0.5, "tom", 140),
+    "reggae": Kit((100, 52), 0.05, 0.18, 0.15, 1.3, 380, 0.07, (1800, 7000), 0.4, 0.04, 0.3, "rim", 1600),
 }
 
 
@@ -433,7 +433,7 @@ def _drum_sounds(kit: Kit, sr: int, rng: np.random.Generator) -> dict[str, np.nd
 
 # Mix levels per drum voice, before the style's own drum gain.
 _DRUM_LEVEL = {
-    "kick": 1.0, "snare": 0.7, "clap": 0.6, "rim": 0.45, "hat": 0.22, "ohat": 0.2,
+    "kick": 0.5, "snare": 0.7, "clap": 0.6, "rim": 0.45, "hat": 0.22, "ohat": 0.2,
     "ride": 0.2, "shaker": 0.2, "perc": 0.3, "crash": 0.3,
 }
 # Which arrangement layer each drum voice belongs to (sections switch layers on and off).
@@ -442,7 +442,7 @@ _DRUM_LAYER = {
     "ohat": "hats", "ride": "hats", "shaker": "hats", "perc": "perc",
 }
 # Mix level and reverb send per track.
-_TRACK_LEVEL = {"drums": 1.0, "bass": 0.55, "keys": 0.4, "pad": 0.3, "lead": 0.42, "arp": 0.22}
+_TRACK_LEVEL = {"drums": 1.0, "bass": 0.26, "keys": 0.4, "pad": 0.3, "lead": 0.42, "arp": 0.22}
 _REVERB_SEND = {"drums": 0.12, "bass": 0.0, "keys": 0.35, "pad": 0.6, "lead": 0.45, "arp": 0.5}
 _VELOCITY = {"X": 1.0, "x": 0.8, "o": 0.55, "g": 0.3}
 
@@ -513,7 +513,7 @@ STYLES: dict[str, StyleSpec] = {
             {"minor": ((0, 3), (0, 5, 3, 4), (0, 6, 5, 6), (0, 0, 3, 3)), "major": ((1, 4, 0, 0), (0, 5, 1, 4))}, 4,
             {"kick": "X......x..X.....X.x.......X..x..", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."},
             ("R-.....r..R-....R-.r......R-.r..", "R---......F-.R..", "R-....R...R-...."),
-            ("C-------..C-----", "C-----..C---....", "C-.C----....C---"),
+            ("C-----..C-----..", "C-------C---C---", "C-.C-----...C---"),
             "boom", ("sub808", "finger", "fm_bass"), ("epiano", "piano", "pluck"), ("", "strings"),
             ("bell", "flute", "epiano", "square_lead"),
             chorus_drums={"clap": "....x.......x..."},
@@ -582,7 +582,7 @@ STYLES: dict[str, StyleSpec] = {
             # Syncopated, but every part keeps more hits a beat apart than three sixteenths apart,
             # or beat trackers hear 4/3 of the tempo.
             {"kick": "X.x...x...X.....", "snare": "....X.g...g.X..g", "hat": "xgogxgogxgogxgog"},
-            ("R.R.O.R.R.RO..R.", "R-.RO-..R-.RO..F", "R..RO.R..RR.O.F."),
+            ("R-.RO-.RR-.RO-.F", "R-.RO-..R-.RO..F", "R-.RO...R-.RO..."),
             ("..C.C.C...C.C.C.", "..CC..C...CC..C.", "C.C...C.C.C...C."),
             "funk", ("slap", "finger"), ("clav", "epiano", "organ"), ("organ", ""),
             ("brass", "saw_lead", "square_lead"),
@@ -652,7 +652,7 @@ class SynthSong:
 # --------------------------------------------------------------------------- arrangement
 
 # Intended loudness per section and the layers that play in it.
-_SECTION_ENERGY = {"intro": 0.3, "verse": 0.6, "build": 0.55, "chorus": 1.0, "breakdown": 0.2, "outro": 0.35}
+_SECTION_ENERGY = {"intro": 0.25, "verse": 0.6, "build": 0.55, "chorus": 1.0, "breakdown": 0.2, "outro": 0.3}
 _SECTION_LAYERS = {
     "intro": {"kick", "hats", "keys", "pad"},
     "verse": {"kick", "snare", "hats", "bass", "keys", "lead"},
@@ -742,6 +742,13 @@ def _chord_roots(sections: list[tuple[str, int, int]], n_beats: int, prog: tuple
         idx = (np.arange(b0, b1) - b0) // chord_beats
         roots[b0:b1] = np.asarray(prog)[idx % len(prog)]
     return roots
+
+
+def _chord_spans(sections: list[tuple[str, int, int]], roots: np.ndarray) -> list[tuple[int, int]]:
+    """(first beat, end beat) of every stretch with one chord; a new section always starts a new chord."""
+    cuts = {b0 for _, b0, _ in sections} | {int(b) for b in np.flatnonzero(np.diff(roots)) + 1}
+    edges = sorted(cuts | {len(roots)})
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def _chord_degrees(root: int, sevenths: bool) -> list[int]:
@@ -922,10 +929,10 @@ def synthesize_song(
     }
     insts = {role: _vary(INSTRUMENTS[name], rng) for role, name in choice.items() if name}
     tracks: dict[str, np.ndarray] = {}
-    cache: dict[tuple[str, int, int], np.ndarray] = {}
+    cache: dict[tuple[Instrument, int, int], np.ndarray] = {}
 
     def tone(inst: Instrument, midi: int, n_on: int) -> np.ndarray:
-        k = (inst.name, midi, n_on)
+        k = (inst, midi, n_on)
         if k not in cache:
             cache[k] = _render_tone(inst, midi, n_on, sr) * _loudness_norm(inst, sr)
         return cache[k]
@@ -975,7 +982,7 @@ def synthesize_song(
 
     # ---- bass
     bass_inst = insts["bass"]
-    bass_low = 33  # A1: low enough to feel, high enough for small speakers
+    bass_low = 36  # C2: low enough to feel, high enough for small speakers
     btoks = _tokens(pick(spec.bass), total_steps)
     for step, tok, length in _held_notes(btoks):
         if not plays("bass", step):
@@ -1014,9 +1021,9 @@ def synthesize_song(
                 _add(track(role), start(step), tone(inst, m, n_on), vel)
 
     comp("keys", pick(spec.keys), 62, 0.9)
-    if "pad" in insts:
-        whole = "C" + "-" * (spec.chord_beats * spb - 1)
-        comp("pad", whole, 57, 0.7)
+    if "pad" in insts:  # one held chord per chord change
+        pad_tokens = "".join("C" + "-" * ((b1 - b0) * spb - 1) for b0, b1 in _chord_spans(sections, roots))
+        comp("pad", pad_tokens, 57, 0.7)
     if spec.arp and "arp" in insts:
         comp("arp", spec.arp, 74, 0.5)
 
@@ -1086,7 +1093,7 @@ def synthesize_song(
     gain = uniform_filter1d(10.0 ** (gain_db[which] / 20.0), size=int(0.02 * sr))
     mix *= gain
 
-    mix = _highpass(mix, 25.0, sr)  # no DC, no sub-rumble
+    mix = _highpass(mix, 35.0, sr)  # no DC, no sub-rumble
     fade = int(0.2 * sr)
     mix[-fade:] *= np.linspace(1.0, 0.0, fade)
     mix[: int(0.005 * sr)] *= np.linspace(0.0, 1.0, int(0.005 * sr))

@@ -1,0 +1,222 @@
+"""Library clips and segments: add (all-or-nothing), remove, stats, load for planning, export."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from choreo_engine import motion
+from choreo_engine.library import IngestedClip, Library, LibrarySegment, save_poses
+
+from .db import Database
+
+POSES_DIR = "poses"
+VIDEOS_DIR = "videos"
+
+
+def _blob(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array, dtype=np.float32).tobytes()
+
+
+def _unblob(blob: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    array = np.frombuffer(blob, dtype=np.float32)
+    return array.reshape(shape) if shape else array
+
+
+class LibraryRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.data_dir = db.data_dir
+
+    @property
+    def poses_dir(self) -> Path:
+        return self.data_dir / POSES_DIR
+
+    @property
+    def videos_dir(self) -> Path:
+        return self.data_dir / VIDEOS_DIR
+
+    def relative(self, path: Path) -> str:
+        return os.path.relpath(path, self.data_dir)
+
+    def absolute(self, relative: str) -> Path:
+        return self.data_dir / relative
+
+    async def has_clip(self, source_sha256: str) -> bool:
+        return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ?", (source_sha256,)) is not None
+
+    async def version(self) -> int:
+        row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'library_version'")
+        return int(row["value"]) if row else 0
+
+    async def add_clip(self, clip: IngestedClip, kind: str = "video") -> int | None:
+        """Store a clip and its segments in one transaction; None when it is already there.
+
+        The pose file is written first (atomically, named by content); if the transaction
+        fails it is removed again unless another clip uses it, so no half clip is left.
+        """
+        if await self.has_clip(clip.source_sha256):
+            return None
+        if clip.video_path is None:
+            raise ValueError("a library clip needs its normalised video (ingest with video_dir)")
+        poses_path = save_poses(self.poses_dir, clip.poses, clip.fps)
+        try:
+            async with self.db.transaction() as conn:
+                cur = await conn.execute(
+                    """INSERT INTO clips (source_sha256, name, kind, style, duration, fps, width, height, tempo,
+                                          video_file, poses_file, pose_source, detection_rate)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (clip.source_sha256, clip.name, kind, clip.style, clip.duration, clip.fps, clip.width,
+                     clip.height, clip.tempo, self.relative(clip.video_path), self.relative(poses_path),
+                     clip.pose_source, clip.detection_rate),
+                )
+                clip_id = cur.lastrowid
+                await conn.executemany(
+                    """INSERT INTO library_segments (clip_id, idx, start, end, tempo, beats, loudness_levels,
+                           motion_size, motion_levels, descriptor, start_pose, start_velocity, end_pose, end_velocity)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?)""",
+                    [
+                        (clip_id, s.index, s.start, s.end, s.tempo, json.dumps([round(float(b), 4) for b in s.beats]),
+                         json.dumps([int(v) for v in s.loudness_levels]),
+                         json.dumps([round(float(v), 5) for v in s.motion_size]),
+                         _blob(s.descriptor), _blob(s.start_pose), _blob(s.start_velocity), _blob(s.end_pose),
+                         _blob(s.end_velocity))
+                        for s in clip.segments
+                    ],
+                )
+                await self._refresh_levels(conn)
+            return clip_id
+        except BaseException:
+            await self._drop_unreferenced(poses_path)
+            raise
+
+    async def remove_clip(self, clip: int | str) -> bool:
+        """Remove a clip by id, name or source hash; its files go when nothing else uses them."""
+        row = await self.db.fetchone(
+            "SELECT id, video_file, poses_file FROM clips WHERE id = ? OR name = ? OR source_sha256 = ?",
+            (int(clip) if str(clip).isdigit() else -1, str(clip), str(clip)),
+        )
+        if row is None:
+            return False
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM clips WHERE id = ?", (row["id"],))
+            await self._refresh_levels(conn)
+        await self._drop_unreferenced(self.absolute(row["poses_file"]))
+        await self._drop_unreferenced(self.absolute(row["video_file"]))
+        return True
+
+    async def _drop_unreferenced(self, path: Path) -> None:
+        rel = self.relative(path)
+        used = await self.db.fetchone("SELECT 1 FROM clips WHERE poses_file = ? OR video_file = ?", (rel, rel))
+        if used is None:
+            path.unlink(missing_ok=True)
+
+    async def clean_orphans(self) -> int:
+        """Delete pose/video files no clip refers to (left by a crash between write and commit)."""
+        rows = await self.db.fetchall("SELECT poses_file, video_file FROM clips")
+        used = {r["poses_file"] for r in rows} | {r["video_file"] for r in rows}
+        removed = 0
+        for directory in (self.poses_dir, self.videos_dir):
+            if directory.exists():
+                for path in directory.iterdir():
+                    if self.relative(path) not in used:
+                        path.unlink()
+                        removed += 1
+        return removed
+
+    async def _refresh_levels(self, conn) -> None:
+        """Re-map every segment's motion size to levels by the library-wide quantiles."""
+        async with conn.execute("SELECT id, motion_size FROM library_segments") as cur:
+            rows = await cur.fetchall()
+        sizes = [np.array(json.loads(r["motion_size"])) for r in rows]
+        edges = motion.level_edges(np.concatenate(sizes)) if sizes else None
+        await conn.executemany(
+            "UPDATE library_segments SET motion_levels = ? WHERE id = ?",
+            [(json.dumps(motion.motion_levels(s, edges).tolist()), r["id"]) for s, r in zip(sizes, rows)],
+        )
+        await conn.execute(
+            """INSERT INTO meta (key, value) VALUES ('library_version', '1')
+               ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""
+        )
+
+    async def count_segments(self) -> int:
+        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM library_segments")
+        return int(row["n"])
+
+    async def load(self) -> Library:
+        rows = await self.db.fetchall(
+            """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style
+               FROM library_segments s JOIN clips c ON c.id = s.clip_id ORDER BY s.clip_id, s.idx"""
+        )
+        segments = [
+            LibrarySegment(
+                id=r["id"], clip_id=r["clip_id"], clip_name=r["clip_name"], index=r["idx"], start=r["start"],
+                end=r["end"], beats=np.array(json.loads(r["beats"])), tempo=r["tempo"],
+                loudness_levels=np.array(json.loads(r["loudness_levels"]), dtype=int),
+                motion_levels=np.array(json.loads(r["motion_levels"]), dtype=int),
+                video_path=str(self.absolute(r["video_file"])), poses_path=str(self.absolute(r["poses_file"])),
+                fps=r["fps"], style=r["style"],
+            )
+            for r in rows
+        ]
+        if not rows:
+            empty = np.zeros((0, 13, 2), dtype=np.float32)
+            return Library([], np.zeros((0, 0), dtype=np.float32), empty, empty, empty, empty)
+        n_joints = len(_unblob(rows[0]["start_pose"])) // 2
+        stack = lambda col: np.stack([_unblob(r[col], (n_joints, 2)) for r in rows])
+        return Library(
+            segments,
+            np.stack([_unblob(r["descriptor"]) for r in rows]),
+            stack("start_pose"), stack("start_velocity"), stack("end_pose"), stack("end_velocity"),
+        )
+
+    async def stats(self) -> dict:
+        clips = await self.db.fetchall(
+            """SELECT c.id, c.name, c.kind, c.style, c.duration, c.tempo, c.pose_source, c.detection_rate,
+                      COUNT(s.id) AS segments
+               FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id GROUP BY c.id ORDER BY c.id"""
+        )
+        by_source: dict[str, int] = {}
+        by_style: dict[str, int] = {}
+        for c in clips:
+            by_source[c["pose_source"]] = by_source.get(c["pose_source"], 0) + 1
+            key = c["style"] or c["kind"]
+            by_style[key] = by_style.get(key, 0) + c["segments"]
+        files = [p for d in (self.poses_dir, self.videos_dir) if d.exists() for p in d.iterdir()]
+        return {
+            "clips": len(clips),
+            "segments": sum(c["segments"] for c in clips),
+            "dance_minutes": round(sum(c["duration"] for c in clips) / 60, 2),
+            "clips_by_pose_source": by_source,
+            "segments_by_style": by_style,
+            "database_bytes": self.db.path.stat().st_size if self.db.path.exists() else 0,
+            "pose_files_bytes": sum(p.stat().st_size for p in files if p.suffix == ".npz"),
+            "video_files_bytes": sum(p.stat().st_size for p in files if p.suffix == ".mp4"),
+            "clip_list": [
+                {"id": c["id"], "name": c["name"], "kind": c["kind"], "style": c["style"],
+                 "segments": c["segments"], "duration": round(c["duration"], 2), "tempo": round(c["tempo"], 1),
+                 "pose_source": c["pose_source"], "detection_rate": round(c["detection_rate"], 3)}
+                for c in clips
+            ],
+        }
+
+    async def export_rows(self) -> list[dict]:
+        """One row per library segment, one column per feature (for ``choreo library export``)."""
+        rows = await self.db.fetchall(
+            """SELECT s.*, c.name AS clip_name, c.style FROM library_segments s
+               JOIN clips c ON c.id = s.clip_id ORDER BY s.clip_id, s.idx"""
+        )
+        out = []
+        for r in rows:
+            row = {"segment_id": r["id"], "clip": r["clip_name"], "style": r["style"], "index": r["idx"],
+                   "start": r["start"], "end": r["end"], "tempo": round(r["tempo"], 2)}
+            for name in ("loudness_levels", "motion_levels"):
+                for i, v in enumerate(json.loads(r[name])[:8]):
+                    row[f"{name[:-1]}_{i + 1}"] = v
+            for i, v in enumerate(_unblob(r["descriptor"])):
+                row[f"f{i:02d}"] = round(float(v), 5)
+            out.append(row)
+        return out
