@@ -38,6 +38,48 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- plan
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from bot import choreography
+
+    song, loaded, ctx, path = choreography.plan_song(args.song)
+    lib = loaded.library
+    out = {"song": str(args.song), "tempo": round(song.analysis.tempo, 2), "library_segments": len(lib),
+           "segments": []}
+    for i, seg in enumerate(song.analysis.segments):
+        previous = path[i - 1] if i else None
+        options = loaded.planner.candidates(ctx, i, previous, history=path[:i])
+        out["segments"].append({
+            "index": i, "start": round(seg.start, 3), "end": round(seg.end, 3), "tempo": round(seg.tempo, 1),
+            "loudness_levels": seg.loudness_levels.tolist(),
+            "candidates": [{**c.to_dict(), "clip": lib.segments[c.position].clip_name,
+                            "clip_segment": lib.segments[c.position].index} for c in options.items],
+            "note": options.message,
+            "auto_pick": {"segment_id": lib.segments[path[i]].id, "clip": lib.segments[path[i]].clip_name,
+                          "clip_segment": lib.segments[path[i]].index},
+        })
+    if args.json:
+        _print_json(out)
+        return 0
+    print(f"{Path(args.song).name}: {len(out['segments'])} segments, {out['tempo']} BPM; "
+          f"library of {len(lib)} segments")
+    for seg in out["segments"]:
+        print(f"\nsegment {seg['index'] + 1}  {seg['start']:.2f}-{seg['end']:.2f} s  {seg['tempo']} BPM  "
+              f"loudness {''.join(str(min(v, 9)) for v in seg['loudness_levels'])}")
+        print("   #  total  music  ampl  trans  tempo  stretch  clip")
+        for c in seg["candidates"]:
+            mark = "*" if (c["clip"], c["clip_segment"]) == (seg["auto_pick"]["clip"], seg["auto_pick"]["clip_segment"]) else " "
+            print(f"  {mark}{c['rank']}  {c['total']:5.1f}  {c['music']:5.1f}  {c['amplitude']:4.0f}  "
+                  f"{c['transition']:5.1f}  {c['tempo']:5.1f}  {c['stretch']:7.3f}  {c['clip']} #{c['clip_segment'] + 1}")
+        if seg["note"]:
+            print(f"   ({seg['note']})")
+    print("\nauto path (* above): " + ", ".join(f"{s['auto_pick']['clip']} #{s['auto_pick']['clip_segment'] + 1}"
+                                              for s in out["segments"]))
+    return 0
+
+
 # --------------------------------------------------------------------------- library
 
 
@@ -118,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (schema in the README)")
     p.add_argument("--beats", type=int, default=8, help="beats per segment (default 8)")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("plan", help="six candidates per segment with every score, and the auto path")
+    p.add_argument("song", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, export")
     lib = p.add_subparsers(dest="action", required=True)

@@ -162,12 +162,16 @@ def ingest_video(
     generator_poses: np.ndarray | None = None,
     style: str | None = None,
     progress: Callable[[int], None] | None = None,
+    pose_stride: int = 1,
+    move_video: bool = False,
 ) -> IngestedClip:
     """Analyse a dance video with music into library segments.
 
     ``generator_poses`` (procedural clips only) are the poses the figure was drawn from; they
     are stored instead of MediaPipe's when MediaPipe does not detect the figure reliably.
-    When ``video_dir`` is given, a normalised copy is written there as ``<sha256>.mp4``.
+    When ``video_dir`` is given, a normalised copy is written there as ``<sha256>.mp4``
+    (``move_video``: the file is already H.264 at library size, made by us; move it instead).
+    ``pose_stride`` estimates every n-th frame and interpolates the rest.
 
     Raises NotVideoError, NoAudioTrackError, NotAudioError, NoPersonError, TooShortError, ...
     """
@@ -184,19 +188,20 @@ def ingest_video(
         raise NoAudioTrackError() from exc
     analysis = audio.analyze(y)
 
-    track = pose.estimate_video(path, progress)
+    track = pose.estimate_video(path, progress, pose_stride)
     if len(track.poses) == 0:
         raise NotVideoError()
     pose_source = "mediapipe"
     rate = track.detection_rate
-    full = np.mean([pose.has_full_body(p) for p in track.poses[track.detected]]) if track.detected.any() else 0.0
+    posed = track.poses[~np.isnan(track.poses[:, 0, 0])]
+    full = np.mean([pose.has_full_body(p) for p in posed]) if len(posed) else 0.0
     if generator_poses is not None and (rate < 0.95 or full < 0.9):
         poses = generator_poses[: len(track.poses)].astype(np.float32)
         pose_source = "generator"
     else:
         if rate < MIN_DETECTION_RATE or full < MIN_FULL_BODY_RATE:
             raise NoPersonError()
-        poses = pose.interpolate_gaps(track.poses, fps)
+        poses = pose.interpolate_gaps(track.poses, fps, max(pose.MAX_GAP_SECONDS, 1.5 * pose_stride / fps))
     norm = pose.normalize(poses, aspect=width / height)
     records = segment_records(y, analysis, norm, fps, descriptor)
     if not records:
@@ -206,7 +211,9 @@ def ingest_video(
     if video_dir is not None:
         video_path = Path(video_dir) / f"{sha}.mp4"
         video_path.parent.mkdir(parents=True, exist_ok=True)
-        if not video_path.exists():
+        if move_video:
+            os.replace(path, video_path)
+        elif not video_path.exists():
             normalise_video(path, video_path)
     return IngestedClip(
         source_sha256=sha,
@@ -243,6 +250,7 @@ class LibrarySegment:
     video_path: str
     poses_path: str
     fps: float
+    aspect: float = 1.0  # the clip's width / height (poses are image-normalised)
     style: str | None = None
 
 

@@ -272,7 +272,7 @@ def draw_mannequin(img: np.ndarray, landmarks: np.ndarray, palette: Palette | st
     waist = hip_mid + up * 0.30
     add((torso_z + 0.06 * s, 0, ("blob", np.array([P[11], P[12], chest, waist, P[23] + up * 0.12,
                                                      P[24] + up * 0.12]),
-                                  np.array([0.075, 0.075, 0.105, 0.095, 0.07, 0.07]) * s,
+                                  np.array([0.072, 0.072, 0.108, 0.088, 0.064, 0.064]) * s,
                                   pal.shirt, 1.0, 0.8)))
     add((torso_z + 0.085 * s, 1, ("blob", np.array([P[23], P[24], waist + (hip_mid - waist) * 0.3,
                                                      hip_mid - up * 0.10]),

@@ -122,7 +122,7 @@ _REST.update(
 DOWN = (0.04, -0.52, 0.06)
 HIP = (-0.02, -0.40, 0.00)          # hand on hip (use elbow out)
 CHEST = (-0.07, -0.20, 0.26)        # hands in front of the chest
-CLAP = (-0.105, -0.17, 0.30)        # hands meeting at the midline (wrists ~0.15 m apart)
+CLAP = (-0.095, -0.13, 0.32)        # palms meeting at the midline (wrists ~0.17 m apart)
 UP = (0.05, 0.53, 0.06)
 V_UP = (0.33, 0.41, 0.10)
 SIDE = (0.53, 0.02, 0.06)
@@ -213,7 +213,7 @@ _HAND_KEYS = {"lh": ("lh_out", "lh_up", "lh_fwd"), "rh": ("rh_out", "rh_up", "rh
 
 
 def keyed(ph: np.ndarray, amp: np.ndarray, keys: Sequence[Mapping[str, object]],
-          w: float = 0.5, base: Mapping[str, object] | None = None,
+          w: float = 0.6, base: Mapping[str, object] | None = None,
           arc: float = 0.45, per: float = 1.0) -> dict[str, np.ndarray]:
     """Key poses, one per ``per`` beats, hit on the onsets and scaled about their mean by ``amp``.
 
@@ -296,7 +296,7 @@ def _step_touch(ph, a):
         dict(x=s, y=-0.03, lf_x=0.12 + s, rf_x=s - 0.03, rf_z=0.03, rf_pitch=0.55, lh=CLAP, rh=CLAP,
              c_roll=-0.04, h_roll=0.06, c_yaw=-0.08),
     ]
-    p = keyed(ph, a, K, w=0.5)
+    p = keyed(ph, a, K, w=0.55)
     p["y"] -= a * 0.045 * pulse(ph, 0.2)
     return p
 
@@ -309,7 +309,7 @@ def _side_step(ph, a):
         dict(x=s, roll=0.05, c_roll=-0.10, lf_x=0.27, rf_x=-0.27, rf_pitch=0.35, lh=SIDE, rh=CHEST,
              l_palm=1.2, h_yaw=0.3, c_yaw=0.15, y=-0.05),
     ]
-    p = keyed(ph, a, K, w=0.45)
+    p = keyed(ph, a, K, w=0.65)
     p["y"] -= a * 0.05 * pulse(ph, 0.22)
     return p
 
@@ -339,12 +339,12 @@ def _arm_wave(ph, a):
 
 def _clap(ph, a):
     K = [
-        dict(lh=(-0.12, -0.13, 0.30), rh=(-0.21, -0.23, 0.30), x=-0.05, c_roll=-0.06, c_yaw=-0.15,
+        dict(lh=(-0.14, -0.10, 0.32), rh=(-0.05, -0.16, 0.32), x=-0.05, c_roll=-0.06, c_yaw=-0.15,
              h_roll=0.05, rf_pitch=0.3, y=-0.02),
-        dict(lh=(-0.21, -0.23, 0.30), rh=(-0.12, -0.13, 0.30), x=0.05, c_roll=0.06, c_yaw=0.15,
+        dict(lh=(-0.05, -0.16, 0.32), rh=(-0.14, -0.10, 0.32), x=0.05, c_roll=0.06, c_yaw=0.15,
              h_roll=-0.05, lf_pitch=0.3, y=-0.02),
     ]
-    p = keyed(ph, a, K, w=0.45, base=dict(lf_x=0.16, rf_x=-0.16))
+    p = keyed(ph, a, K, w=0.5, base=dict(lf_x=0.16, rf_x=-0.16))
     sep = 1.0 - pulse(ph, 0.24)
     p["lh_out"] += (0.03 + 0.16 * a) * sep
     p["rh_out"] += (0.03 + 0.16 * a) * sep
@@ -360,7 +360,7 @@ def _bounce(ph, a):
         dict(lh=(0.10, -0.36, 0.22), rh=(0.08, -0.26, 0.26), x=-0.03, c_roll=-0.05, c_yaw=-0.12),
         dict(lh=(0.08, -0.26, 0.26), rh=(0.10, -0.36, 0.22), x=0.03, c_roll=0.05, c_yaw=0.12),
     ]
-    p = keyed(ph, a, K, w=0.45, base=dict(lf_x=0.17, rf_x=-0.17, y=-0.03, pitch=0.06))
+    p = keyed(ph, a, K, w=0.5, base=dict(lf_x=0.17, rf_x=-0.17, y=-0.03, pitch=0.06))
     d = pulse(ph, 0.2)
     p["y"] -= a * 0.075 * d
     p["c_pitch"] += a * 0.10 * d
@@ -380,7 +380,7 @@ def _turn(ph, a):
         dict(lh=V_UP, rh=SIDE, lf_x=0.20, rf_x=-0.20, y=-0.04, c_roll=0.06, h_roll=-0.08),
         dict(lh=(0.40, 0.25, 0.12), rh=(0.42, -0.10, 0.12), lf_x=0.20, rf_x=-0.20, y=-0.02, h_roll=0.05),
     ]
-    p = keyed(ph, a, K, w=0.5, arc=0.0)
+    p = keyed(ph, a, K, w=0.6, arc=0.0)
     q = np.mod(ph, 4.0)
     q = np.where(q > 3.6, q - 4.0, q)  # continuous through the wrap
     s = smootherstep((q - 0.35) / 1.3)
@@ -420,11 +420,12 @@ def _jump(ph, a):
     p["lf_x"] = 0.13 + 0.03 * a
     p["rf_x"] = -0.13 - 0.03 * a
     # arms swing back in the crouch, up in the air
-    lift = smootherstep((q - 0.02) / 0.55) * (1.0 - smootherstep((q - 0.8) / 0.7))
+    qq = np.mod(ph + 0.12, 2.0) - 0.12
+    lift = smootherstep((qq + 0.12) / 0.75) * (1.0 - smootherstep((qq - 0.8) / 0.8))
     for s in ("l", "r"):
-        p[f"{s}h_out"] = 0.06 + a * (0.30 * lift + 0.04 * crouch)
-        p[f"{s}h_up"] = -0.50 + a * (0.88 * lift + 0.04 * crouch)
-        p[f"{s}h_fwd"] = 0.06 + a * (-0.16 * crouch + 0.05 * lift)
+        p[f"{s}h_out"] = 0.06 + a * 0.30 * lift
+        p[f"{s}h_up"] = -0.50 + a * 0.88 * lift
+        p[f"{s}h_fwd"] = 0.06 + a * (-0.08 * crouch + 0.05 * lift)
     p["h_pitch"] = -0.12 * a * lift + 0.1 * a * crouch
     return p
 
@@ -438,7 +439,7 @@ def _kick(ph, a):
              y=-0.04, x=-0.03, c_yaw=-0.10),
         dict(lf_z=0.0, y=-0.06, lh=FIST, rh=FIST, x=0.0),
     ]
-    p = keyed(ph, a, K, w=0.4, base=dict(lf_x=0.11, rf_x=-0.11, r_knee=0.2, l_knee=0.2), arc=0.2)
+    p = keyed(ph, a, K, w=0.5, base=dict(lf_x=0.11, rf_x=-0.11, r_knee=0.2, l_knee=0.2), arc=0.2)
     p["y"] -= a * 0.03 * pulse(ph, 0.2)
     return p
 
@@ -490,7 +491,7 @@ def _point_up(ph, a):
         dict(lh=V_UP, rh=V_UP, y=-0.02, h_pitch=-0.2),
         dict(lh=CHEST, rh=CHEST, y=-0.06, c_pitch=0.08, h_pitch=0.1),
     ]
-    p = keyed(ph, a, K, w=0.4, base=dict(lf_x=0.15, rf_x=-0.15))
+    p = keyed(ph, a, K, w=0.65, base=dict(lf_x=0.15, rf_x=-0.15))
     p["y"] -= a * 0.04 * pulse(ph, 0.2)
     return p
 
@@ -523,7 +524,7 @@ def _grapevine(ph, a):
         dict(x=x0 - 0.4 * s, lf_x=x0 + 0.12, rf_x=x0 - s + 0.02, rf_z=-0.02, lh=SIDE_LOW, rh=SIDE_LOW),
         dict(x=x0, y=-0.04, rf_x=x0 - 0.02, rf_pitch=0.55, lf_x=x0 + 0.12, lh=CLAP, rh=CLAP, h_roll=-0.08),
     ]
-    p = keyed(ph, a, K, w=0.5)
+    p = keyed(ph, a, K, w=0.55)
     # keep the travel centred on the spot
     off = s * a
     for k in ("x", "lf_x", "rf_x"):
@@ -567,7 +568,7 @@ def _freeze(ph, a):
         dict(rh=(0.28, 0.30, 0.25), lh=HIP, l_elb=1.5, x=0.05, roll=0.05, c_roll=-0.06, h_roll=-0.10,
              h_yaw=-0.25, rf_x=-0.22, lf_x=0.12, rf_pitch=0.45, y=-0.02),
     ]
-    p = keyed(ph, a, K, w=0.45)
+    p = keyed(ph, a, K, w=0.7)
     p["c_pitch"] += 0.03 * a * pulse(ph, 0.25)
     p["y"] -= 0.012 * a * pulse(ph, 0.25)
     return p
@@ -580,7 +581,7 @@ def _disco_point(ph, a):
         dict(rh=(-0.30, -0.40, 0.26), lh=HIP, l_elb=1.5, x=0.05, roll=0.06, h_yaw=0.25, h_pitch=0.15,
              c_roll=-0.05, c_yaw=0.15, rf_pitch=0.35),
     ]
-    p = keyed(ph, a, K, w=0.4, base=dict(lf_x=0.17, rf_x=-0.17))
+    p = keyed(ph, a, K, w=0.7, base=dict(lf_x=0.17, rf_x=-0.17))
     p["y"] -= a * 0.035 * pulse(ph, 0.2)
     return p
 
@@ -719,7 +720,7 @@ def _hiphop_rock(ph, a):
         dict(rh=(0.10, -0.22, 0.40), lh=(0.12, -0.40, 0.10), x=-0.03, c_yaw=0.12, h_yaw=0.1),
         dict(rh=(0.12, -0.40, 0.10), lh=(0.10, -0.22, 0.40), x=0.03, c_yaw=-0.12, h_yaw=-0.1),
     ]
-    p = keyed(ph, a, K, w=0.45, base=dict(lf_x=0.19, rf_x=-0.19, y=-0.05, pitch=0.05,
+    p = keyed(ph, a, K, w=0.55, base=dict(lf_x=0.19, rf_x=-0.19, y=-0.05, pitch=0.05,
                                         lf_yaw=0.15, rf_yaw=-0.15))
     d = pulse(ph, 0.2)
     p["c_pitch"] += a * 0.16 * d - 0.04 * a
@@ -1068,7 +1069,7 @@ def choreograph(beat_times: np.ndarray, duration: float, fps: float, style: str,
     t = np.arange(n_frames) / fps
     song_ph = _beat_phase(t, beats)
     period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
-    step = 2 if period < 60.0 / 145.0 else 1
+    step = 2 if period < 60.0 / 145.0 and style != "waltz" else 1
     ph = song_ph / step
 
     e = _normalise_energy(energy)

@@ -29,7 +29,7 @@ VISIBLE = 0.5
 class PoseTrack:
     poses: np.ndarray  # (T, 33, 4) float32, NaN where no pose was found (before interpolation)
     fps: float
-    detected: np.ndarray  # (T,) bool: MediaPipe found a pose in this frame
+    detected: np.ndarray  # (estimated frames,) bool: MediaPipe found a pose in this frame
     size: tuple[int, int]  # (width, height) of the source frames
 
     @property
@@ -112,23 +112,33 @@ def read_frames(path: str | os.PathLike, stride: int = 1) -> tuple[Iterator[np.n
     return frames(), fps, count, size
 
 
-def estimate_frames(frames: Iterable[np.ndarray], fps: float, size: tuple[int, int], progress=None) -> PoseTrack:
-    """Pose per frame (NaN where none) for an iterable of BGR frames."""
+def estimate_frames(
+    frames: Iterable[np.ndarray], fps: float, size: tuple[int, int], progress=None, stride: int = 1
+) -> PoseTrack:
+    """Pose per frame (NaN where none) for an iterable of BGR frames.
+
+    With ``stride`` > 1 only every stride-th frame is estimated; the others stay NaN for
+    :func:`interpolate_gaps` to fill, and ``detected`` counts the estimated frames only.
+    """
     rows, found = [], []
+    missing = np.full((N_LANDMARKS, 4), np.nan, dtype=np.float32)
     with PoseEstimator(video=True) as estimator:
-        for frame in frames:
+        for i, frame in enumerate(frames):
+            if i % stride:
+                rows.append(missing)
+                continue
             pose = estimator.estimate(frame)
             found.append(pose is not None)
-            rows.append(pose if pose is not None else np.full((N_LANDMARKS, 4), np.nan, dtype=np.float32))
+            rows.append(pose if pose is not None else missing)
             if progress is not None:
-                progress(1)
+                progress(stride)
     poses = np.stack(rows) if rows else np.zeros((0, N_LANDMARKS, 4), dtype=np.float32)
     return PoseTrack(poses, fps, np.array(found, dtype=bool), size)
 
 
-def estimate_video(path: str | os.PathLike, progress=None) -> PoseTrack:
+def estimate_video(path: str | os.PathLike, progress=None, stride: int = 1) -> PoseTrack:
     frames, fps, _, size = read_frames(path)
-    return estimate_frames(frames, fps, size, progress)
+    return estimate_frames(frames, fps, size, progress, stride)
 
 
 def interpolate_gaps(poses: np.ndarray, fps: float, max_gap_seconds: float = MAX_GAP_SECONDS) -> np.ndarray:

@@ -218,6 +218,10 @@ def _render_tone(inst: Instrument, midi: int, n_on: int, sr: int) -> np.ndarray:
         y = bright * _saw(ph, dt) + (1 - bright) * np.sin(2 * np.pi * ph)
         y += 0.3 * _square(ph * 0.5, dt / 2)
         y *= _env(n, n_on, sr, 0.01, 0.2, 0.75, inst.release)
+    elif k == "dist_lead":  # overdriven guitar-like lead: saw and square through a soft clipper
+        ph = _cycles(f, t, sr, 0.008, 5.5, 0.15)
+        y = np.tanh((3.0 + 5.0 * b) * (0.6 * _saw(ph, dt) + 0.4 * _square(ph, dt, 0.3)))
+        y *= _env(n, n_on, sr, 0.005, 0.3, 0.8, inst.release)
     elif k == "square_lead":
         ph = _cycles(f, t, sr, 0.005)
         y = _square(ph, dt, 0.5 - 0.3 * b) * _env(n, n_on, sr, 0.01, 0.15, 0.7, inst.release)
@@ -288,6 +292,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         Instrument("pad", "pad", 0.5, 1.0, 0.6, 2200.0),
         Instrument("strings", "strings", 0.5, 1.0, 0.4, 3500.0),
         Instrument("saw_lead", "saw_lead", 0.7, 1.0, 0.12, 5000.0),
+        Instrument("dist_lead", "dist_lead", 0.6, 1.0, 0.1, 4500.0),
         Instrument("square_lead", "square_lead", 0.5, 1.0, 0.1, 4000.0),
         Instrument("clav", "clav", 0.6, 1.0, 0.05, 5000.0),
         Instrument("accordion", "accordion", 0.5, 1.0, 0.1, 3500.0),
@@ -503,9 +508,9 @@ STYLES: dict[str, StyleSpec] = {
             {"kick": "X...X...X...X...", "clap": "....X.......X...", "hat": "g.g.g.g.g.g.g.g.", "ohat": "..x...x...x...x."},
             ("..R-..R-..R-..R-", "..R...O...R..FO.", "R..R..R.R..R..R."),
             ("C..C..C.C..C..C.", "...C..C....C..C.", "C-..C-..C-..C-.."),
-            "house", ("saw_bass", "fm_bass", "sub808"), ("piano", "organ", "epiano", "pluck"), ("pad", "strings"),
-            ("saw_lead", "bell", "square_lead"),
-            chorus_drums={"shaker": "ogxgogxgogxgogxg"}, arp="1.3.5.8.5.3.1.3.", arp_insts=("pluck", "bell"),
+            "house", ("saw_bass", "fm_bass"), ("piano", "organ"), ("pad", "strings"),
+            ("saw_lead", "square_lead"),
+            chorus_drums={"shaker": "ogxgogxgogxgogxg"}, arp="1.3.5.8.5.3.1.3.", arp_insts=("pluck",),
             sidechain=0.55, reverb=0.3, echo=0.3, lead_density=0.45,
         ),
         StyleSpec(
@@ -525,8 +530,8 @@ STYLES: dict[str, StyleSpec] = {
             {"kick": "X.....x.X.......", "snare": "....X.......X...", "hat": "x.o.x.o.x.o.x.o."},
             ("R.R.R.R.R.R.R.R.", "R--.R-.RR--.R-..", "R-..R-.R..R-R-.."),
             ("C-.C-.C-C-.C-.C-", "1.3.5.3.1.3.5.3.", "C---C---C---C-C-"),
-            "pop", ("finger", "saw_bass", "fm_bass"), ("piano", "pluck", "epiano"), ("pad", "strings"),
-            ("square_lead", "saw_lead", "flute", "bell"),
+            "pop", ("finger", "fm_bass"), ("piano", "pluck"), ("pad", "strings"),
+            ("square_lead", "flute", "bell"),
             chorus_drums={"clap": "....X.......X...", "ohat": "..............x."},
             arp="1.5.8.5.1.5.8.5.", arp_insts=("pluck", "bell"), lead_density=0.55, reverb=0.3,
         ),
@@ -538,9 +543,9 @@ STYLES: dict[str, StyleSpec] = {
             # Chords stay on the beat: with the snare's 3+3+2 on top, a tresillo comp too makes
             # beat trackers lock onto dotted eighths (4/3 of the tempo).
             ("C-..C-..C-..C-..", "..C-..C-..C-..C-", "C-------C-------"),
-            "latin", ("sub808", "fm_bass"), ("pluck", "epiano", "bell", "piano"), ("pad", "strings"),
-            ("square_lead", "saw_lead", "flute"),
-            chorus_drums={"perc": "..o...o...o...o."}, arp="1.3.5.3.8.3.5.3.", arp_insts=("pluck", "bell"),
+            "latin", ("sub808",), ("pluck", "epiano"), ("pad",),
+            ("square_lead", "flute"),
+            chorus_drums={"perc": "..o...o...o...o."}, arp="1.3.5.3.8.3.5.3.", arp_insts=("bell",),
             sidechain=0.25, lead_density=0.5, reverb=0.25, fill="perc", drum_levels={"snare": 0.5, "hat": 0.3},
         ),
         StyleSpec(
@@ -549,7 +554,7 @@ STYLES: dict[str, StyleSpec] = {
             {"kick": "X.........X.....X.X.......x.....", "snare": "....X..g.g..X..g....X..g.g..X...", "hat": "x.o.x.o.x.o.x.o."},
             ("R-------------F-", "R-------R---O-R-", "R-----R-----F---"),
             ("C---------------", "C-------........", "........C-------"),
-            "dnb", ("reese", "saw_bass", "sub808"), ("epiano", "bell"), ("strings", "pad"),
+            "dnb", ("reese", "saw_bass"), ("epiano", "bell"), ("strings", "pad"),
             ("bell", "flute", "saw_lead"),
             chorus_drums={"ride": "o.o.o.o.o.o.o.o.", "shaker": "gogogogogogogogo"},
             lead_grid=4, lead_density=0.5, reverb=0.35, echo=0.3,
@@ -571,8 +576,8 @@ STYLES: dict[str, StyleSpec] = {
             {"kick": "X...........", "snare": "....g...g...", "hat": "x...o...o..."},
             ("B---........", "B-------....", "B---....F-.."),
             ("....C-..C-..", "....C...C...", "....c-..C-.."),
-            "soft", ("tuba", "finger"), ("piano", "accordion", "pluck"), ("strings", ""),
-            ("accordion", "strings", "flute", "bell"),
+            "soft", ("tuba",), ("accordion", "piano"), ("strings",),
+            ("strings", "flute", "accordion"),
             chorus_drums={"ride": "x...o...o..."},
             lead_density=0.55, reverb=0.4, drum_gain=0.8, fill="perc",
         ),
@@ -581,7 +586,7 @@ STYLES: dict[str, StyleSpec] = {
             {"minor": ((0, 3), (0, 0, 3, 3), (0, 3, 0, 4))}, 4,
             # Syncopated, but every part keeps more hits a beat apart than three sixteenths apart,
             # or beat trackers hear 4/3 of the tempo.
-            {"kick": "X.x...x...X.....", "snare": "....X.g...g.X..g", "hat": "xgogxgogxgogxgog"},
+            {"kick": "X.x...x...X.....", "snare": "....X..g....X...", "hat": "xgogxgogxgogxgog"},
             ("R-.RO-.RR-.RO-.F", "R-.RO-..R-.RO..F", "R-.RO...R-.RO..."),
             ("..C.C.C...C.C.C.", "..CC..C...CC..C.", "C.C...C.C.C...C."),
             "funk", ("slap", "finger"), ("clav", "epiano", "organ"), ("organ", ""),
@@ -596,7 +601,7 @@ STYLES: dict[str, StyleSpec] = {
             ("R.R.R.R.R.R.R.R.", "R.R.R.R.R.R.F.O."),
             ("C.C.C.C.C.C.C.C.", "C-------C---C---", "C-.C-.C-C-.C-.C-"),
             "rock", ("finger",), ("power",), ("organ", ""),
-            ("saw_lead", "square_lead"),
+            ("dist_lead", "saw_lead"),
             chorus_drums={"kick": "X.x.....X.x.....", "ride": "x.x.x.x.x.x.x.x.", "hat": ""},
             lead_density=0.5, reverb=0.2, fill="perc",
         ),
@@ -617,7 +622,7 @@ STYLES: dict[str, StyleSpec] = {
             {"kick": "X.........X..X..X.....X...X.....", "snare": "........X.......", "hat": "xgxgxgxgxgxgxgxgxgxgxgxgxgxgxxxx"},
             ("R---------R--R--R-----R---R-----", "R-------R-------"),
             ("C-------........", "1..3..5.8..5..3."),
-            "808", ("sub808",), ("bell", "pluck", "piano"), ("pad", "strings"),
+            "808", ("sub808",), ("bell", "piano"), ("pad", "strings"),
             ("bell", "flute", "square_lead"),
             chorus_drums={"clap": "........X......."},
             lead_density=0.4, reverb=0.3, echo=0.25,
@@ -843,6 +848,226 @@ def _style_rng(style: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(style.encode())])
 
 
+@dataclass
+class _Song:
+    """The plan shared by every part: grid, sections, layers, harmony, and a cache of rendered notes."""
+
+    spec: StyleSpec
+    scale: _Scale
+    sr: int
+    n: int  # samples
+    n_beats: int
+    grid: _Grid
+    sections: list[tuple[str, int, int]]
+    layers: list[set[str]]  # per section
+    roots: np.ndarray  # chord root (scale degree) per beat
+    rng: np.random.Generator
+    notes: dict[tuple[Instrument, int, int], np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.spb = STEPS_PER_BEAT
+        self.bpb = self.spec.beats_per_bar
+        self.total_steps = self.n_beats * self.spb
+        self.step_samples = self.grid.beat / self.spb * self.sr
+        self.section_of_beat = np.empty(self.n_beats, dtype=int)
+        for i, (_, b0, b1) in enumerate(self.sections):
+            self.section_of_beat[b0:b1] = i
+
+    def section(self, step: int) -> str:
+        return self.sections[self.section_of_beat[min(step // self.spb, self.n_beats - 1)]][0]
+
+    def plays(self, layer: str, step: int) -> bool:
+        return layer in self.layers[self.section_of_beat[min(step // self.spb, self.n_beats - 1)]]
+
+    def start(self, step: int) -> int:
+        return int(round(self.grid.time(step) * self.sr))
+
+    def root(self, step: int) -> int:
+        return int(self.roots[min(step // self.spb, self.n_beats - 1)])
+
+    def n_on(self, steps: float) -> int:
+        return int(round(steps * self.step_samples))
+
+    def tone(self, inst: Instrument, midi: int, n_on: int) -> np.ndarray:
+        """A rendered note, loudness-normalized; repeated notes are rendered once."""
+        k = (inst, midi, n_on)
+        if k not in self.notes:
+            self.notes[k] = _render_tone(inst, midi, n_on, self.sr) * _loudness_norm(inst, self.sr)
+        return self.notes[k]
+
+    def pick(self, options: tuple[str, ...]) -> str:
+        return options[int(self.rng.integers(len(options)))]
+
+
+def _render_drums(song: _Song) -> tuple[np.ndarray, list[int]]:
+    """Drum track and the sample positions of its kicks (for side-chain ducking)."""
+    spec, rng = song.spec, song.rng
+    kit = KITS[spec.kit]
+    kit = replace(kit, kick_decay=kit.kick_decay * float(rng.uniform(0.85, 1.15)), hat_decay=kit.hat_decay * float(rng.uniform(0.8, 1.3)))
+    sounds = _drum_sounds(kit, song.sr, rng)
+    buf = np.zeros(song.n)
+    kicks: list[int] = []
+    chorus_pats = {**spec.drums, **spec.chorus_drums}
+    for voice in sorted(set(chorus_pats)):
+        verse = _tokens(spec.drums[voice], song.total_steps) if spec.drums.get(voice) else ""
+        chorus = _tokens(chorus_pats[voice], song.total_steps) if chorus_pats[voice] else ""
+        level = spec.drum_levels.get(voice, _DRUM_LEVEL[voice]) * spec.drum_gain
+        jitter = rng.normal(1.0, 0.06, song.total_steps)  # a drummer never hits twice the same
+        for step in range(song.total_steps):
+            toks = chorus if song.section(step) == "chorus" else verse
+            if not toks or toks[step] not in _VELOCITY or not song.plays(_DRUM_LAYER[voice], step):
+                continue
+            at = song.start(step)
+            _add(buf, at, sounds[voice], level * _VELOCITY[toks[step]] * jitter[step])
+            if voice == "kick":
+                kicks.append(at)
+    # A crash opens every chorus; rolls rise through build-ups and lead into choruses.
+    spb = song.spb
+    fill = sounds[spec.fill if spec.fill in sounds else "snare"]
+    for i, (name, b0, b1) in enumerate(song.sections):
+        if name == "chorus":
+            _add(buf, song.start(b0 * spb), sounds["crash"], _DRUM_LEVEL["crash"] * spec.drum_gain)
+        nxt = song.sections[i + 1][0] if i + 1 < len(song.sections) else ""
+        roll: list[int] = []
+        if name == "build":
+            half = (b0 + b1) // 2
+            roll = list(range(b0 * spb, half * spb, 2)) + list(range(half * spb, b1 * spb))
+        elif nxt == "chorus" and name != "intro":
+            roll = list(range((b1 - 1) * spb, b1 * spb))
+        for j, step in enumerate(roll):
+            _add(buf, song.start(step), fill, _DRUM_LEVEL["snare"] * spec.drum_gain * (0.3 + 0.6 * (j + 1) / len(roll)))
+    return buf, kicks
+
+
+def _render_bass(song: _Song, inst: Instrument, pattern: str) -> np.ndarray:
+    buf = np.zeros(song.n)
+    low = 36  # C2: low enough to feel, high enough for small speakers
+    toks = _tokens(pattern, song.total_steps)
+    for step, tok, length in _held_notes(toks):
+        if not song.plays("bass", step):
+            continue
+        deg = song.root(step)
+        root = song.scale.midi(deg, low)
+        kind = tok.upper()
+        if kind == "B":  # oom-pah bass: root on even bars, the fifth below on odd ones
+            kind = "R" if (step // song.spb // song.bpb) % 2 == 0 else "f"
+        offset = {"R": 0, "O": 12, "F": song.scale.midi(deg + 4, low) - root, "T": song.scale.midi(deg + 2, low) - root}
+        offset["f"] = offset["F"] - 12
+        end = step + length
+        gate = 0.92 if end < song.total_steps and toks[end] == "." else 1.0  # detached before a rest
+        vel = 0.65 if tok.islower() and tok != "b" else 0.9
+        _add(buf, song.start(step), song.tone(inst, root + offset[kind], song.n_on(length * gate)), vel)
+    return buf
+
+
+def _render_comp(song: _Song, role: str, inst: Instrument, pattern: str, center: int, vel: float) -> np.ndarray:
+    """Chords (``C``), single chord tones (``1 3 5 7 8``) or power chords, voiced near ``center``."""
+    buf = np.zeros(song.n)
+    toks = _tokens(pattern, song.total_steps)
+    sevenths = song.spec.sevenths
+    for step, tok, length in _held_notes(toks):
+        if not song.plays(role, step):
+            continue
+        degs = _chord_degrees(song.root(step), sevenths)
+        if inst.kind == "power":  # the instrument adds fifth and octave itself
+            midis = [_place(song.scale.midi(degs[0], 0), 40)]
+        elif tok.upper() == "C":
+            # Each tone in the octave around the centre: smooth voice leading for free.
+            midis = sorted(_place(song.scale.midi(d, 0), center - 6) for d in degs)
+        else:
+            which = {"1": 0, "3": 1, "5": 2, "7": 3 if sevenths else 0, "8": 0}[tok]
+            midis = [_place(song.scale.midi(degs[which], 0), center - 6) + (12 if tok == "8" else 0)]
+        end = step + length
+        staccato = length == 1 and end < song.total_steps and toks[end] == "."
+        n_on = song.n_on(length * (0.6 if staccato else 0.95))
+        gain = vel * (0.6 if tok == "c" else 1.0) / math.sqrt(len(midis))
+        for m in midis:
+            _add(buf, song.start(step), song.tone(inst, m, n_on), gain)
+    return buf
+
+
+def _render_melody(song: _Song, inst: Instrument) -> np.ndarray:
+    """Motif A in verses and breakdowns, a higher, busier motif B in choruses.
+
+    Motifs repeat over changing chords; notes on the beat (and long ones) snap to a chord tone,
+    and every second phrase ends on the chord's root, so the line always fits the harmony.
+    """
+    spec, spb = song.spec, song.spb
+    buf = np.zeros(song.n)
+    motif_steps = 2 * song.bpb * spb
+    motifs = {
+        "A": _motif(song.rng, motif_steps, spb, spec.lead_grid, spec.lead_density, 0, 7),
+        "B": _motif(song.rng, motif_steps, spb, spec.lead_grid, min(spec.lead_density + 0.15, 0.9), 3, 10),
+    }
+    for i, (name, b0, b1) in enumerate(song.sections):
+        if "lead" not in song.layers[i]:
+            continue
+        motif = motifs["B" if name == "chorus" else "A"]
+        s0, s1 = b0 * spb, b1 * spb
+        for r in range(math.ceil((s1 - s0) / motif_steps)):
+            for j, (s, length, deg) in enumerate(motif):
+                step = s0 + r * motif_steps + s
+                if step >= s1:
+                    break
+                root = song.root(step)
+                if r % 2 == 1 and j == len(motif) - 1:
+                    deg = root + 7 * ((deg - root) // 7)
+                if s % spb == 0 or length >= spb:
+                    deg = _snap(deg, root)
+                n_on = song.n_on(min(length, s1 - step) * 0.92)
+                vel = 0.55 if name == "breakdown" else 0.85
+                _add(buf, song.start(step), song.tone(inst, song.scale.midi(deg, 62), n_on), vel)
+    return buf
+
+
+def _mix(song: _Song, tracks: dict[str, np.ndarray], insts: dict[str, Instrument], kicks: list[int], energy: np.ndarray) -> np.ndarray:
+    """Filters, side-chain, echo and reverb; then the section dynamics and the master clean-up."""
+    spec, sr, n = song.spec, song.sr, song.n
+    for role, inst in insts.items():
+        if role in tracks and inst.lowpass:
+            tracks[role] = _lowpass(tracks[role], inst.lowpass, sr)
+    if spec.sidechain > 0 and kicks:
+        # Duck the sustained parts after each kick: the "pumping" of dance music.
+        idx = np.arange(n)
+        kt = np.asarray(kicks)
+        last = np.searchsorted(kt, idx, side="right") - 1
+        since = np.where(last >= 0, (idx - kt[np.clip(last, 0, None)]) / sr, 10.0)
+        duck = 1.0 - spec.sidechain * np.exp(-since / 0.09)
+        for role in ("bass", "keys", "pad"):
+            if role in tracks:
+                tracks[role] = tracks[role] * duck
+    if spec.echo > 0 and "lead" in tracks:  # dotted-eighth echoes, darker each time
+        d = int(round(0.75 * song.grid.beat * sr))
+        y = tracks["lead"]
+        wet = np.zeros(n)
+        for k in (1, 2, 3):
+            if k * d < n:
+                wet[k * d :] += spec.echo**k * y[: n - k * d]
+        tracks["lead"] = y + _lowpass(wet, 3000, sr)
+
+    dry = np.zeros(n)
+    send = np.zeros(n)
+    for role, buf in tracks.items():
+        dry += _TRACK_LEVEL[role] * buf
+        send += _TRACK_LEVEL[role] * _REVERB_SEND[role] * buf
+    ir = _reverb_ir(sr, float(song.rng.uniform(1.2, 2.2)), song.rng)
+    mix = dry + 1.6 * spec.reverb * signal.oaconvolve(send, ir)[:n]
+
+    # Section dynamics: a per-beat master gain, smoothed over 20 ms so changes never click.
+    beat_starts = np.round((song.grid.t0 + song.grid.beat * np.arange(song.n_beats)) * sr).astype(int)
+    which = np.clip(np.searchsorted(beat_starts, np.arange(n), side="right") - 1, 0, song.n_beats - 1)
+    gain_db = DYNAMIC_RANGE_DB * (energy - 1.0)
+    mix *= uniform_filter1d(10.0 ** (gain_db[which] / 20.0), size=int(0.02 * sr))
+
+    mix = _highpass(mix, 35.0, sr)  # no DC, no sub-rumble
+    fade = min(int(0.2 * sr), n)
+    mix[n - fade :] *= np.linspace(1.0, 0.0, fade)
+    fade_in = int(0.005 * sr)
+    mix[:fade_in] *= np.linspace(0.0, 1.0, fade_in)
+    mix -= mix.mean()
+    return mix * (PEAK / (float(np.max(np.abs(mix))) or 1.0))
+
+
 def synthesize_song(
     style: str,
     tempo: float | None = None,
@@ -862,7 +1087,7 @@ def synthesize_song(
     key : str, optional
         e.g. ``"A minor"``; drawn from the style's modes when omitted.
     n_beats : int
-        Number of beats (the song ends shortly after the last one).
+        Number of beats; the song ends shortly after the last one.
     seed : int
         Same seed, same samples.
     sr : int
@@ -883,225 +1108,59 @@ def synthesize_song(
     if not 20.0 <= tempo <= 300.0:
         raise ValueError(f"tempo {tempo} BPM is out of range")
     if key is None:
-        mode = spec.modes[int(rng.integers(len(spec.modes)))]
-        key = f"{NOTE_NAMES[int(rng.integers(12))]} {mode}"
+        key = f"{NOTE_NAMES[int(rng.integers(12))]} {spec.modes[int(rng.integers(len(spec.modes)))]}"
     tonic_pc, mode = parse_key(key)
     key = f"{NOTE_NAMES[tonic_pc]} {mode}"
-    scale = _Scale(tonic_pc, mode)
     progs = spec.progressions.get(mode) or next(iter(spec.progressions.values()))
     prog = progs[int(rng.integers(len(progs)))]
 
-    bpb, spb = spec.beats_per_bar, STEPS_PER_BEAT
     beat = 60.0 / tempo
     t0 = round(float(rng.uniform(0.1, 0.3)), 3)
     beat_times = t0 + beat * np.arange(n_beats)
-    n = int(round((beat_times[-1] + beat + 0.25) * sr))
-    grid = _Grid(t0, beat, spb, spec.swing, spec.swing_unit)
-    total_steps = n_beats * spb
-    step_samples = beat / spb * sr
-
-    sections = _plan_sections(n_beats, bpb, rng)
-    section_of_beat = np.empty(n_beats, dtype=int)
-    for i, (_, b0, b1) in enumerate(sections):
-        section_of_beat[b0:b1] = i
-    # Some songs skip the kick in the intro: more variety, and the hats still carry the pulse.
+    sections = _plan_sections(n_beats, spec.beats_per_bar, rng)
     layers = [set(_SECTION_LAYERS[name]) for name, _, _ in sections]
     if sections[0][0] == "intro" and rng.random() < 0.4:
-        layers[0].discard("kick")
+        layers[0].discard("kick")  # some intros start on hats alone
+    song = _Song(
+        spec=spec,
+        scale=_Scale(tonic_pc, mode),
+        sr=sr,
+        n=int(round((beat_times[-1] + beat + 0.25) * sr)),
+        n_beats=n_beats,
+        grid=_Grid(t0, beat, STEPS_PER_BEAT, spec.swing, spec.swing_unit),
+        sections=sections,
+        layers=layers,
+        roots=_chord_roots(sections, n_beats, prog, spec.chord_beats),
+        rng=rng,
+    )
     energy = _beat_energy(sections, n_beats, rng)
-    roots = _chord_roots(sections, n_beats, prog, spec.chord_beats)
 
-    def plays(layer: str, step: int) -> bool:
-        return layer in layers[section_of_beat[min(step // spb, n_beats - 1)]]
-
-    def start(step: int) -> int:
-        return int(round(grid.time(step) * sr))
-
-    def pick(options: tuple[str, ...]) -> str:
-        return options[int(rng.integers(len(options)))]
-
+    keys = song.pick(spec.keys_insts)
     choice = {
-        "bass": pick(spec.bass_insts),
-        "keys": pick(spec.keys_insts),
-        "pad": pick(spec.pad_insts),
-        "lead": pick(spec.lead_insts),
-        "arp": pick(spec.arp_insts) if spec.arp else "",
+        "bass": song.pick(spec.bass_insts),
+        "keys": keys,
+        "pad": song.pick(spec.pad_insts),
+        # The melody should stand out from the chords, so it gets another timbre when the style has one.
+        "lead": song.pick(tuple(i for i in spec.lead_insts if i != keys) or spec.lead_insts),
+        "arp": song.pick(spec.arp_insts) if spec.arp else "",
     }
     insts = {role: _vary(INSTRUMENTS[name], rng) for role, name in choice.items() if name}
+
     tracks: dict[str, np.ndarray] = {}
-    cache: dict[tuple[Instrument, int, int], np.ndarray] = {}
-
-    def tone(inst: Instrument, midi: int, n_on: int) -> np.ndarray:
-        k = (inst, midi, n_on)
-        if k not in cache:
-            cache[k] = _render_tone(inst, midi, n_on, sr) * _loudness_norm(inst, sr)
-        return cache[k]
-
-    def track(name: str) -> np.ndarray:
-        if name not in tracks:
-            tracks[name] = np.zeros(n)
-        return tracks[name]
-
-    # ---- drums
-    kit = KITS[spec.kit]
-    kit = replace(kit, kick_decay=kit.kick_decay * float(rng.uniform(0.85, 1.15)), hat_decay=kit.hat_decay * float(rng.uniform(0.8, 1.3)))
-    sounds = _drum_sounds(kit, sr, rng)
-    drum_buf = track("drums")
-    kick_times: list[int] = []
-    chorus_pat = {**spec.drums, **spec.chorus_drums}
-    for voice in sorted(set(spec.drums) | set(spec.chorus_drums)):
-        base = _tokens(spec.drums[voice], total_steps) if spec.drums.get(voice) else ""
-        chorus = _tokens(chorus_pat[voice], total_steps) if chorus_pat.get(voice) else ""
-        level = spec.drum_levels.get(voice, _DRUM_LEVEL[voice]) * spec.drum_gain
-        layer = _DRUM_LAYER[voice]
-        jitter = rng.normal(1.0, 0.06, total_steps)  # a drummer never hits twice the same
-        for step in range(total_steps):
-            in_chorus = sections[section_of_beat[step // spb]][0] == "chorus"
-            toks = chorus if in_chorus else base
-            if not toks or toks[step] not in _VELOCITY or not plays(layer, step):
-                continue
-            s = start(step)
-            _add(drum_buf, s, sounds[voice], level * _VELOCITY[toks[step]] * jitter[step])
-            if voice == "kick":
-                kick_times.append(s)
-    # Crash on every chorus; rolls that rise through build-ups and into choruses.
-    for i, (name, b0, b1) in enumerate(sections):
-        if name == "chorus":
-            _add(drum_buf, start(b0 * spb), sounds["crash"], _DRUM_LEVEL["crash"] * spec.drum_gain)
-        nxt = sections[i + 1][0] if i + 1 < len(sections) else ""
-        fill_voice = spec.fill if spec.fill in sounds else "snare"
-        roll: list[int] = []
-        if name == "build":
-            half = (b0 + b1) // 2
-            roll = list(range(b0 * spb, half * spb, 2)) + list(range(half * spb, b1 * spb))
-        elif nxt == "chorus" and name != "intro":
-            roll = list(range((b1 - 1) * spb, b1 * spb))
-        for j, step in enumerate(roll):
-            vel = 0.3 + 0.6 * (j + 1) / len(roll)
-            _add(drum_buf, start(step), sounds[fill_voice], _DRUM_LEVEL["snare"] * spec.drum_gain * vel)
-
-    # ---- bass
-    bass_inst = insts["bass"]
-    bass_low = 36  # C2: low enough to feel, high enough for small speakers
-    btoks = _tokens(pick(spec.bass), total_steps)
-    for step, tok, length in _held_notes(btoks):
-        if not plays("bass", step):
-            continue
-        b = step // spb
-        root = scale.midi(int(roots[b]), bass_low)
-        bar = b // bpb
-        interval = {"R": 0, "O": 12, "F": 7, "T": scale.midi(int(roots[b]) + 2, bass_low) - root}.get(tok.upper(), 0)
-        if tok.upper() == "B":
-            interval = 0 if bar % 2 == 0 else scale.midi(int(roots[b]) + 4, bass_low) - root - 12
-        gate = 0.92 if step + length < total_steps and btoks[min(step + length, total_steps - 1)] == "." else 1.0
-        n_on = int(round(length * step_samples * gate))
-        vel = 0.65 if tok.islower() else 0.9
-        _add(track("bass"), start(step), tone(bass_inst, root + interval, n_on), vel)
-
-    # ---- keys (chords or arpeggios), pad and arpeggiator
-    def comp(role: str, pattern: str, center: int, vel_scale: float) -> None:
-        inst = insts[role]
-        toks = _tokens(pattern, total_steps)
-        for step, tok, length in _held_notes(toks):
-            if not plays(role, step):
-                continue
-            b = step // spb
-            degs = _chord_degrees(int(roots[b]), spec.sevenths)
-            if inst.kind == "power":
-                midis = [_place(scale.midi(degs[0], 0), 40)]
-            elif tok.upper() == "C":
-                midis = sorted(_place(scale.midi(d, 0), center - 6) for d in degs)
-            else:
-                which = {"1": 0, "3": 1, "5": 2, "7": 3 if spec.sevenths else 0, "8": 0}[tok]
-                midis = [_place(scale.midi(degs[which], 0), center - 6) + (12 if tok == "8" else 0)]
-            staccato = toks[min(step + length, total_steps - 1)] == "." and length == 1
-            n_on = int(round(length * step_samples * (0.6 if staccato else 0.95)))
-            vel = vel_scale * (0.6 if tok == "c" else 1.0) / math.sqrt(len(midis))
-            for m in midis:
-                _add(track(role), start(step), tone(inst, m, n_on), vel)
-
-    comp("keys", pick(spec.keys), 62, 0.9)
+    tracks["drums"], kicks = _render_drums(song)
+    tracks["bass"] = _render_bass(song, insts["bass"], song.pick(spec.bass))
+    tracks["keys"] = _render_comp(song, "keys", insts["keys"], song.pick(spec.keys), 62, 0.9)
     if "pad" in insts:  # one held chord per chord change
-        pad_tokens = "".join("C" + "-" * ((b1 - b0) * spb - 1) for b0, b1 in _chord_spans(sections, roots))
-        comp("pad", pad_tokens, 57, 0.7)
-    if spec.arp and "arp" in insts:
-        comp("arp", spec.arp, 74, 0.5)
-
-    # ---- melody: a motif per section kind, repeated over the chords, strong notes snapped to chord tones
-    lead = insts["lead"]
-    motif_steps = 2 * bpb * spb
-    motifs = {
-        "A": _motif(rng, motif_steps, spb, spec.lead_grid, spec.lead_density, 0, 7),
-        "B": _motif(rng, motif_steps, spb, spec.lead_grid, min(spec.lead_density + 0.15, 0.9), 3, 10),
-    }
-    for name, b0, b1 in sections:
-        if "lead" not in _SECTION_LAYERS[name]:
-            continue
-        motif = motifs["B" if name == "chorus" else "A"]
-        s0, s1 = b0 * spb, b1 * spb
-        reps = math.ceil((s1 - s0) / motif_steps)
-        for r in range(reps):
-            for j, (s, length, deg) in enumerate(motif):
-                step = s0 + r * motif_steps + s
-                if step >= s1:
-                    break
-                root = int(roots[step // spb])
-                if r % 2 == 1 and j == len(motif) - 1:
-                    deg = root + 7 * ((deg - root) // 7)  # phrase ends resolve on the chord root
-                if s % spb == 0 or length >= spb:
-                    deg = _snap(deg, root)
-                length = min(length, s1 - step)
-                n_on = int(round(length * step_samples * 0.92))
-                vel = 0.55 if name == "breakdown" else 0.85
-                _add(track("lead"), start(step), tone(lead, scale.midi(deg, 62), n_on), vel)
-
-    # ---- mix
-    for role in ("bass", "keys", "pad", "lead", "arp"):
-        if role in tracks and insts[role].lowpass:
-            tracks[role] = _lowpass(tracks[role], insts[role].lowpass, sr)
-    if spec.sidechain > 0 and kick_times:
-        # Duck the sustained parts after each kick: the "pumping" of dance music.
-        idx = np.arange(n)
-        kt = np.asarray(kick_times)
-        last = np.searchsorted(kt, idx, side="right") - 1
-        since = np.where(last >= 0, (idx - kt[np.clip(last, 0, None)]) / sr, 10.0)
-        duck = 1.0 - spec.sidechain * np.exp(-since / 0.09)
-        for role in ("bass", "keys", "pad"):
-            if role in tracks:
-                tracks[role] *= duck
-    if spec.echo > 0 and "lead" in tracks:
-        d = int(round(0.75 * beat * sr))
-        y = tracks["lead"]
-        wet = np.zeros(n)
-        for k in (1, 2, 3):
-            if k * d < n:
-                wet[k * d:] += (spec.echo ** k) * y[: n - k * d]
-        tracks["lead"] = y + _lowpass(wet, 3000, sr)
-
-    dry = np.zeros(n)
-    send = np.zeros(n)
-    for role, buf in tracks.items():
-        dry += _TRACK_LEVEL[role] * buf
-        send += _TRACK_LEVEL[role] * _REVERB_SEND[role] * buf
-    ir = _reverb_ir(sr, float(rng.uniform(1.2, 2.2)), rng)
-    mix = dry + 1.6 * spec.reverb * signal.oaconvolve(send, ir)[:n]
-
-    # Section dynamics: a per-beat master gain, smoothed over 20 ms so changes never click.
-    beat_starts = np.round(beat_times * sr).astype(int)
-    which = np.clip(np.searchsorted(beat_starts, np.arange(n), side="right") - 1, 0, n_beats - 1)
-    gain_db = DYNAMIC_RANGE_DB * (energy - 1.0)
-    gain = uniform_filter1d(10.0 ** (gain_db[which] / 20.0), size=int(0.02 * sr))
-    mix *= gain
-
-    mix = _highpass(mix, 35.0, sr)  # no DC, no sub-rumble
-    fade = int(0.2 * sr)
-    mix[-fade:] *= np.linspace(1.0, 0.0, fade)
-    mix[: int(0.005 * sr)] *= np.linspace(0.0, 1.0, int(0.005 * sr))
-    mix -= mix.mean()
-    mix *= PEAK / (float(np.max(np.abs(mix))) or 1.0)
+        spans = _chord_spans(sections, song.roots)
+        pad = "".join("C" + "-" * ((b1 - b0) * STEPS_PER_BEAT - 1) for b0, b1 in spans)
+        tracks["pad"] = _render_comp(song, "pad", insts["pad"], pad, 57, 0.7)
+    if "arp" in insts:
+        tracks["arp"] = _render_comp(song, "arp", insts["arp"], spec.arp, 74, 0.5)
+    tracks["lead"] = _render_melody(song, insts["lead"])
+    y = _mix(song, tracks, insts, kicks, energy)
 
     return SynthSong(
-        y=mix.astype(np.float32),
+        y=y.astype(np.float32),
         sr=sr,
         style=style,
         tempo=float(tempo),
@@ -1109,9 +1168,10 @@ def synthesize_song(
         beat_times=beat_times,
         beat_energy=energy,
         sections=sections,
-        beats_per_bar=bpb,
+        beats_per_bar=spec.beats_per_bar,
         instruments=choice | {"drums": spec.kit},
     )
+
 
 
 # --------------------------------------------------------------------------- demo plan

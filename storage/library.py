@@ -148,7 +148,7 @@ class LibraryRepo:
 
     async def load(self) -> Library:
         rows = await self.db.fetchall(
-            """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style
+            """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height
                FROM library_segments s JOIN clips c ON c.id = s.clip_id ORDER BY s.clip_id, s.idx"""
         )
         segments = [
@@ -158,7 +158,7 @@ class LibraryRepo:
                 loudness_levels=np.array(json.loads(r["loudness_levels"]), dtype=int),
                 motion_levels=np.array(json.loads(r["motion_levels"]), dtype=int),
                 video_path=str(self.absolute(r["video_file"])), poses_path=str(self.absolute(r["poses_file"])),
-                fps=r["fps"], style=r["style"],
+                fps=r["fps"], aspect=r["width"] / r["height"], style=r["style"],
             )
             for r in rows
         ]

@@ -106,9 +106,24 @@ def test_choreograph_frames_moves_and_rigidity():
 @pytest.mark.parametrize("style", list(mv.STYLES) + ["reggaeton-ish"])
 def test_choreograph_blends_without_teleports(style):
     beats, energy = _song(n_beats=64, period=0.45)
-    take = mv.choreograph(beats, 30.0, 100.0, style, energy, seed=1)
-    step = np.linalg.norm(np.diff(take.world, axis=0), axis=-1).max()
-    assert step < 0.09, f"a joint jumped {step:.3f} m in 10 ms"
+
+    def max_step(fps):
+        take = mv.choreograph(beats, 30.0, fps, style, energy, seed=1)
+        return float(np.linalg.norm(np.diff(take.world, axis=0), axis=-1).max())
+
+    coarse, fine = max_step(100.0), max_step(400.0)
+    # continuous motion: 4x the frame rate -> ~1/4 the largest step; a jump would not shrink
+    assert fine * 4 < 1.5 * coarse, (coarse, fine)
+    assert coarse < 0.16, f"a joint moved {coarse:.3f} m in 10 ms"
+
+
+@pytest.mark.parametrize("name", sorted(mv.MOVES))
+def test_moves_are_fast_but_humanly_so(name):
+    m = mv.MOVES[name]
+    fps, bpm = 400.0, 120.0
+    world = m.skeleton(np.arange(0, 2 * m.n_beats, bpm / 60.0 / fps), 1.0)
+    speed = np.linalg.norm(np.diff(world, axis=0), axis=-1) * fps
+    assert speed.max() < 11.0, f"{speed.max():.1f} m/s"
 
 
 def test_choreograph_motion_follows_beat_energy():

@@ -30,14 +30,16 @@ def test_no_full_body_where_there_is_none():
     assert p is None or not pose.has_full_body(p)
 
 
-@pytest.mark.parametrize("video, min_rate", [(("sports2d", "demo.mp4"), 0.9), (("pose2sim", "single_cam01.mp4"), 0.9)])
-def test_people_found_in_videos(video, min_rate):
+# sports2d: two people walking outdoors, sometimes at the frame's edge, so fewer full bodies.
+@pytest.mark.parametrize("video, min_rate, min_full", [(("sports2d", "demo.mp4"), 0.9, 0.6),
+                                                        (("pose2sim", "single_cam01.mp4"), 0.9, 0.8)])
+def test_people_found_in_videos(video, min_rate, min_full):
     track = pose.estimate_video(shared("people", *video))
     assert track.poses.shape[1:] == (33, 4)
     assert track.detection_rate >= min_rate
     posed = track.poses[track.detected]
     full = np.mean([pose.has_full_body(p) for p in posed])
-    assert full >= 0.8
+    assert full >= min_full
 
 
 def test_interpolate_short_gaps_only():

@@ -48,7 +48,8 @@ def test_same_seed_same_samples_different_seed_different() -> None:
     # Same tempo and key, different seed: still different music.
     d = synthesize_song("pop", tempo=110, key="D major", seed=1, n_beats=16)
     e = synthesize_song("pop", tempo=110, key="D major", seed=2, n_beats=16)
-    assert len(d.y) == len(e.y) and np.abs(d.y - e.y).max() > 0.1
+    m = min(len(d.y), len(e.y))  # the first beat's offset differs too
+    assert np.abs(d.y[:m] - e.y[:m]).max() > 0.1
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))

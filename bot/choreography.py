@@ -1,0 +1,132 @@
+"""The engine's work for one song, as the command line and the bot's workers call it.
+
+Library and index are loaded once per process and reloaded only when the library changes
+(its version in the database moves); the fitted index is cached beside the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from choreo_engine import audio, features
+from choreo_engine.index import MusicIndex
+from choreo_engine.library import Library
+from choreo_engine.planner import Planner, SongContext
+from choreo_engine.scoring import Weights
+from choreo_engine.settings import Settings
+from storage import Database
+from storage.library import LibraryRepo
+
+
+@dataclass
+class LoadedLibrary:
+    library: Library
+    index: MusicIndex
+    version: int
+    planner: Planner
+
+
+_loaded: dict[str, LoadedLibrary] = {}
+
+
+async def _load(settings: Settings) -> tuple[Library, int]:
+    db = await Database.open(settings.db_path)
+    try:
+        repo = LibraryRepo(db)
+        return await repo.load(), await repo.version()
+    finally:
+        await db.close()
+
+
+async def _version(settings: Settings) -> int:
+    db = await Database.open(settings.db_path)
+    try:
+        return await LibraryRepo(db).version()
+    finally:
+        await db.close()
+
+
+def loaded_library(settings: Settings | None = None) -> LoadedLibrary:
+    """The library, its fitted index and a planner (sync; for worker processes and the CLI)."""
+    settings = settings or Settings.from_env()
+    key = str(settings.db_path.resolve())
+    version = asyncio.run(_version(settings))
+    cached = _loaded.get(key)
+    if cached is not None and cached.version == version:
+        return cached
+    library, version = asyncio.run(_load(settings))
+    if len(library) == 0:
+        from choreo_engine.errors import EmptyLibraryError
+
+        raise EmptyLibraryError()
+    index_path = settings.data_dir / "index" / f"music-index-v{version}-{settings.descriptor}-s{settings.seed}.pkl"
+    if index_path.exists():
+        index = MusicIndex.load(index_path)
+    else:
+        index = MusicIndex(seed=settings.seed).fit(library.descriptors)
+        tmp = index_path.with_suffix(f".{os.getpid()}.part")
+        index.save(tmp)
+        os.replace(tmp, index_path)
+    loaded = LoadedLibrary(library, index, version, Planner(library, index, Weights.from_env()))
+    _loaded[key] = loaded
+    return loaded
+
+
+@dataclass
+class AnalysedSong:
+    path: str
+    analysis: audio.SongAnalysis
+    descriptors: np.ndarray
+
+
+def analyse_song(path: str | os.PathLike, settings: Settings | None = None) -> AnalysedSong:
+    settings = settings or Settings.from_env()
+    y, analysis = audio.load_and_analyze(path, settings.max_song_seconds, settings.beats_per_segment)
+    descriptors = features.describe_segments(y, analysis.segments, kind=settings.descriptor)
+    return AnalysedSong(str(path), analysis, descriptors)
+
+
+def plan_song(path: str | os.PathLike, settings: Settings | None = None) -> tuple[AnalysedSong, LoadedLibrary, SongContext, list[int]]:
+    """Analyse a song, prepare its candidates and find the auto path."""
+    song = analyse_song(path, settings)
+    loaded = loaded_library(settings)
+    ctx = loaded.planner.prepare(song.analysis, song.descriptors)
+    return song, loaded, ctx, loaded.planner.auto_path(ctx)
+
+
+def parse_picks(text: str, n_segments: int) -> list[int] | None:
+    """``auto`` -> None; ``1,3,2,...`` -> 1-based candidate ranks per segment (padded with auto)."""
+    if text.strip().lower() == "auto":
+        return None
+    ranks = [int(v) for v in text.replace(" ", "").split(",") if v]
+    if any(r < 1 or r > 6 for r in ranks):
+        raise ValueError("picks are candidate numbers 1-6, comma-separated, or 'auto'")
+    return ranks[:n_segments]
+
+
+def resolve_picks(loaded: LoadedLibrary, ctx: SongContext, ranks: list[int] | None) -> list[int]:
+    """Library rows for every segment: the given candidate ranks in order, the rest automatic."""
+    planner = loaded.planner
+    ranks = ranks or []
+    path: list[int] = []
+    for i, rank in enumerate(ranks):
+        options = planner.candidates(ctx, i, path[-1] if path else None, history=path)
+        if not options.items:
+            raise ValueError(f"no candidate fits segment {i + 1}")
+        path.append(options.items[min(rank, len(options.items)) - 1].position)
+    return path + planner.auto_path(ctx, len(path), path[-1] if path else None, path)
+
+
+def default_settings() -> Settings:
+    return Settings.from_env()
+
+
+def data_path(settings: Settings, *parts: str) -> Path:
+    path = settings.data_dir.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,71 @@
+"""Build the procedural starter library (``choreo library demo``; automatic on first start).
+
+Each song is rendered and ingested in a worker process (``choreo_engine.starter``), and stored
+here, in the parent, one transaction per clip: a build interrupted half-way keeps the clips it
+finished and the next build adds only the missing ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from choreo_engine import starter, synth
+from choreo_engine.settings import Settings
+
+from .library_admin import open_library
+
+DEFAULT_SONGS = 40
+
+
+async def build(n_songs: int = DEFAULT_SONGS, workers: int = 2, show_progress: bool = False,
+                settings: Settings | None = None, seed: int | None = None) -> dict:
+    settings = settings or Settings.from_env()
+    seed = settings.seed if seed is None else seed
+    db, repo = await open_library(settings)
+    started = time.perf_counter()
+    added, segments, sources = 0, 0, {}
+    try:
+        existing = {r["name"] for r in await db.fetchall("SELECT name FROM clips WHERE kind = 'demo'")}
+        plan = [(i, item) for i, item in enumerate(synth.demo_song_plan(n_songs, seed))
+                if starter.demo_name(item, i) not in existing]
+        bar = None
+        if show_progress and plan:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(plan), desc="starter library", unit="song")
+        loop = asyncio.get_running_loop()
+        with tempfile.TemporaryDirectory() as work, ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [
+                loop.run_in_executor(pool, starter.build_and_ingest, item, i, work, str(repo.videos_dir),
+                                     settings.descriptor)
+                for i, item in plan
+            ]
+            for future in asyncio.as_completed(futures):
+                clip = await future
+                if await repo.add_clip(clip, kind="demo") is not None:
+                    added += 1
+                    segments += len(clip.segments)
+                    sources[clip.pose_source] = sources.get(clip.pose_source, 0) + 1
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+    finally:
+        await db.close()
+    return {"added": added, "segments": segments, "pose_sources": sources,
+            "seconds": time.perf_counter() - started, "songs_planned": n_songs}
+
+
+async def ensure_library(settings: Settings | None = None, n_songs: int = DEFAULT_SONGS) -> dict | None:
+    """Build the starter library when the library is empty (first start); None when not needed."""
+    db, repo = await open_library(settings)
+    try:
+        count = await repo.count_segments()
+    finally:
+        await db.close()
+    if count:
+        return None
+    return await build(n_songs, settings=settings)
