@@ -568,6 +568,7 @@ class DetectionReport:
     frame_error_px: np.ndarray = field(repr=False)  # (T,) mean error, nan when missed
     width: int = 640
     height: int = 360
+    swapped_frames: list[int] = field(default_factory=list)
 
     @property
     def detection_rate(self) -> float:
@@ -590,7 +591,7 @@ def mediapipe_check(landmarks: np.ndarray, width: int = 640, height: int = 360,
     cw, ch = int(round(width * k)), int(round(height * k))
     errs = np.full((T, len(CHECK_JOINTS)), np.nan)
     diffs = np.full((T, len(CHECK_JOINTS), 2), np.nan)
-    swapped = 0
+    swapped: list[int] = []
     with mp.solutions.pose.Pose(static_image_mode=static, model_complexity=1,
                                 min_detection_confidence=0.5, min_tracking_confidence=0.5) as pose:
         for t, frame in enumerate(render_video_frames(lm, width, height, palette)):
@@ -603,7 +604,7 @@ def mediapipe_check(landmarks: np.ndarray, width: int = 640, height: int = 360,
             direct = np.array([np.hypot(*(det[j] - ref[j])) for j in CHECK_JOINTS])
             swap = np.array([np.hypot(*(det[_SWAP[j]] - ref[j])) for j in CHECK_JOINTS])
             if swap.mean() + 2.0 < direct.mean():
-                swapped += 1
+                swapped.append(t)
             errs[t] = direct
             diffs[t] = det[list(CHECK_JOINTS)] - ref[list(CHECK_JOINTS)]
     detected = ~np.isnan(errs[:, 0])
@@ -612,7 +613,7 @@ def mediapipe_check(landmarks: np.ndarray, width: int = 640, height: int = 360,
     bias = {j: tuple(float(v) for v in np.nanmean(diffs[:, i], axis=0)) if detected.any() else (math.nan, math.nan)
             for i, j in enumerate(CHECK_JOINTS)}
     return DetectionReport(
-        n_frames=T, n_detected=int(detected.sum()), n_swapped=swapped,
+        n_frames=T, n_detected=int(detected.sum()), n_swapped=len(swapped), swapped_frames=swapped,
         mean_error_px=float(np.nanmean(errs)) if detected.any() else float("nan"),
         joint_error_px=joint, joint_bias_px=bias, frame_error_px=np.nanmean(errs, axis=1) if T else np.zeros(0),
         width=cw, height=ch)

@@ -540,9 +540,9 @@ STYLES: dict[str, StyleSpec] = {
             {"minor": _MINOR_POP + ((0, 3, 0, 6),)}, 4,
             {"kick": "X...X...X...X...", "snare": "...x..x....x..x.", "hat": "x.x.x.x.x.x.x.x."},
             ("R-..R-..R-..R-..", "R---R---R---F---", "R-------R---F---"),
-            # Chords stay on the beat: with the snare's 3+3+2 on top, a tresillo comp too makes
-            # beat trackers lock onto dotted eighths (4/3 of the tempo).
-            ("C-..C-..C-..C-..", "..C-..C-..C-..C-", "C-------C-------"),
+            # Chords stay on the beat: with the snare's 3+3+2 on top, a tresillo comp makes beat
+            # trackers hear dotted eighths (4/3 of the tempo), an off-beat comp shifts their beats.
+            ("C-..C-..C-..C-..", "C---C---C---C---", "C-------C-------"),
             "latin", ("sub808",), ("pluck", "epiano"), ("pad",),
             ("square_lead", "flute"),
             chorus_drums={"perc": "..o...o...o...o."}, arp="1.3.5.3.8.3.5.3.", arp_insts=("bell",),
@@ -586,7 +586,7 @@ STYLES: dict[str, StyleSpec] = {
             {"minor": ((0, 3), (0, 0, 3, 3), (0, 3, 0, 4))}, 4,
             # Syncopated, but every part keeps more hits a beat apart than three sixteenths apart,
             # or beat trackers hear 4/3 of the tempo.
-            {"kick": "X.x...x...X.....", "snare": "....X..g....X...", "hat": "xgogxgogxgogxgog"},
+            {"kick": "X.x.....X..x....", "snare": "....X..g....X...", "hat": "xgogxgogxgogxgog"},
             ("R-.RO-.RR-.RO-.F", "R-.RO-..R-.RO..F", "R-.RO...R-.RO..."),
             ("..C.C.C...C.C.C.", "..CC..C...CC..C.", "C.C...C.C.C...C."),
             "funk", ("slap", "finger"), ("clav", "epiano", "organ"), ("organ", ""),
@@ -614,7 +614,8 @@ STYLES: dict[str, StyleSpec] = {
             "reggae", ("finger", "sub808"), ("organ", "pluck"), ("organ", ""),
             ("flute", "square_lead", "bell"),
             chorus_drums={"shaker": "g.o.g.o.g.o.g.o."},
-            swing=0.62, swing_unit=2, lead_density=0.4, reverb=0.3, echo=0.4,
+            # A light shuffle: at 0.6 and more, trackers place their beats between the beat and the skank.
+            swing=0.55, swing_unit=2, lead_density=0.4, reverb=0.3, echo=0.4,
         ),
         StyleSpec(
             "trap", (130, 150), 4, ("minor",),

@@ -44,3 +44,48 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh CHOREO_DATA_DIR for one test."""
     monkeypatch.setenv("CHOREO_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+# --------------------------------------------------------------------------- a real library
+
+STARTER_SONGS = 8
+
+
+def _settings_for(data_dir: Path):
+    import dataclasses
+
+    from choreo_engine.settings import Settings
+
+    return dataclasses.replace(Settings.from_env(), data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def library_dir(tmp_path_factory) -> Path:
+    """A data directory holding a small starter library plus the real dancer (built once)."""
+    import asyncio
+
+    from bot import library_admin, starter_library
+
+    dancer = shared("dance", "video_mgt", "dancer.avi")
+    reuse = os.environ.get("CHOREO_TEST_LIBRARY")  # developers: keep one built library between runs
+    if reuse and (Path(reuse) / "choreo.db").exists():
+        return Path(reuse)
+    data_dir = Path(reuse) if reuse else tmp_path_factory.mktemp("library") / "data"
+    settings = _settings_for(data_dir)
+    summary = asyncio.run(starter_library.build(n_songs=STARTER_SONGS, workers=2, settings=settings))
+    assert summary["added"] == STARTER_SONGS
+    results = asyncio.run(library_admin.add_videos([dancer], settings=settings))
+    assert results[0].status == "added", results[0].message
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def library_settings(library_dir):
+    return _settings_for(library_dir)
+
+
+@pytest.fixture(scope="session")
+def loaded(library_settings):
+    from bot import choreography
+
+    return choreography.loaded_library(library_settings)
