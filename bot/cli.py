@@ -139,6 +139,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.what == "analyze":
         _print_json(bench.bench_analyze(runs=args.runs))
+    elif args.what == "library":
+        from bot import benchmarks
+
+        _print_json(benchmarks.bench_library(runs=args.runs, songs=args.songs))
+    elif args.what == "plan":
+        from bot import benchmarks
+
+        _print_json(benchmarks.bench_plan(runs=args.runs))
     elif args.what == "retrieval":
         from choreo_engine import retrieval_eval
 
@@ -182,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_library)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan"])
+    p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tracks", type=int, default=0, help="retrieval: limit the number of tracks (0 = all)")
     p.set_defaults(func=cmd_bench)

@@ -953,6 +953,9 @@ class DanceTake:
         return project(self.world, width, height)
 
 
+HIT_DELAY_BEATS = 0.5
+
+
 def _beat_phase(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
     """Song beat index (float) at times ``t``; extrapolated with the median period."""
     if len(beats) == 0:
@@ -1070,7 +1073,10 @@ def choreograph(beat_times: np.ndarray, duration: float, fps: float, style: str,
     song_ph = _beat_phase(t, beats)
     period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
     step = 2 if period < 60.0 / 145.0 and style != "waltz" else 1
-    ph = song_ph / step
+    # The moves pass through their key poses half a beat after each onset; the dance runs half
+    # a beat late so those arrivals - the hits, where the body's speed dips - land on the beats
+    # (a kinematic beat is a minimum of speed; `choreo bench plan` measures the alignment).
+    ph = (song_ph - HIT_DELAY_BEATS) / step
 
     e = _normalise_energy(energy)
     n_song = max(len(beats), 1)

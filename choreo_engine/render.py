@@ -87,6 +87,10 @@ AVATAR_CROSSFADE = 0.25
 # The avatar's figure: head-to-feet height as a share of the frame height, and the floor row.
 FIGURE_HEIGHT = 0.66
 FLOOR_ROW = 0.92
+# MediaPipe's depth of a real dancer is noisy and exaggerated; the mannequin sizes its limbs
+# from 3-D bone lengths, so at full depth it swells and shrinks (+-25 %). Halved (and smoothed
+# over ~0.1 s) the size varies by about +-7 %.
+DEPTH_SCALE = 0.5
 # A standing body is about this many torso lengths (shoulder centre to hip centre) tall.
 BODY_TORSOS = 3.3
 AUDIO_KBPS = 128
@@ -468,8 +472,11 @@ def _clip_poses(path: str) -> tuple[np.ndarray, float, float]:
     poses, fps = load_poses(path)
     poses = _fill_nan(poses)
     if len(poses) >= 3:
+        from scipy.ndimage import gaussian_filter1d
+
         sm = poses.copy()
-        sm[1:-1, :, :3] = 0.25 * poses[:-2, :, :3] + 0.5 * poses[1:-1, :, :3] + 0.25 * poses[2:, :, :3]
+        sm[1:-1, :, :2] = 0.25 * poses[:-2, :, :2] + 0.5 * poses[1:-1, :, :2] + 0.25 * poses[2:, :, :2]
+        sm[:, :, 2] = gaussian_filter1d(poses[:, :, 2], sigma=max(0.08 * fps, 0.5), axis=0, mode="nearest")
         poses = sm
     entry = (poses, float(fps), 0.0)
     _POSE_CACHE[path] = entry
@@ -518,7 +525,7 @@ def _staged(shot: Shot, times: np.ndarray, own: np.ndarray, W: int, H: int, figu
     out = np.empty_like(iso)
     out[..., 0] = (iso[..., 0] - anchor_x) * k + W / 2.0
     out[..., 1] = floor_row * H - (floor_src - iso[..., 1]) * k
-    out[..., 2] = iso[..., 2] * k
+    out[..., 2] = iso[..., 2] * k * DEPTH_SCALE
     out[..., 3] = poses[..., 3]
     return out
 
@@ -950,11 +957,11 @@ def _thumbnail(shot: Shot, t: float, side: int = 320) -> np.ndarray:
     """RGB image of the mannequin in the shot's pose at song time ``t`` (white ground, for print)."""
     from . import mannequin
 
-    lm = stage_poses([shot], np.array([t]), side, side, crossfade=0.0, figure=0.78, floor_row=0.9)[0]
+    lm = stage_poses([shot], np.array([t]), side, side, crossfade=0.0, figure=0.86, floor_row=0.92)[0]
     img = np.full((side, side, 3), 255, np.uint8)
-    fy = int(0.9 * side)
+    fy = int(0.92 * side)
     cv2.line(img, (int(0.08 * side), fy), (int(0.92 * side), fy), (215, 215, 215), max(1, side // 160), cv2.LINE_AA)
-    mannequin.draw_mannequin(img, lm, "studio", floor_y=0.9 * side)
+    mannequin.draw_mannequin(img, lm, "studio", floor_y=0.92 * side)
     return img[..., ::-1]
 
 
@@ -1055,56 +1062,63 @@ def render_sheet(
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
-    # cells
+    # cells (sizes in pixels from the cell's top-left; fonts scale with the cell)
+    cu = cell_w / 200.0
     for i, (s, shot, lv, lab) in enumerate(zip(segs, shots, motion_levels, labels)):
         r, c = divmod(i, per_row)
         x0, y0 = c * cell_w, header + r * cell_h
-        pad = 0.06 * cell_w
-        # frame of the cell
+        pad = 0.05 * cell_w
+        colour = colour_of[lab or ""]
         frame_ax = axes_px(x0 + pad / 2, y0 + pad / 2, cell_w - pad, cell_h - pad)
         frame_ax.set_xticks([])
         frame_ax.set_yticks([])
         for sp in frame_ax.spines.values():
             sp.set_color("#d5d9e0")
         frame_ax.patch.set_alpha(0.0)
-        colour = colour_of[lab or ""]
-        frame_ax.add_patch(matplotlib.patches.Rectangle((0, 0.955), 1, 0.045, color=colour,
-                                                        transform=frame_ax.transAxes))
-        fig.text((x0 + pad) / W, 1 - (y0 + pad * 1.35) / Hpx, f"{i + 1}", fontsize=15 * u * per_row / 8 * 1.0,
-                 weight="bold", color=ink, va="top")
-        fig.text((x0 + cell_w - pad) / W, 1 - (y0 + pad * 1.45) / Hpx, f"{s.start:.1f}–{s.end:.1f} s",
-                 fontsize=8.5 * u, color="#555b66", va="top", ha="right")
-        name = (lab or "")
-        if len(name) > 24:
-            name = name[:22] + "…"
-        fig.text((x0 + cell_w / 2) / W, 1 - (y0 + 0.2 * cell_w + 0.78 * cell_w + pad * 0.2) / Hpx, name,
-                 fontsize=8.5 * u, color="#333a45", va="top", ha="center")
+        # title strip: number and time on the clip's colour
+        strip = 0.15 * cell_w
+        sax = axes_px(x0 + pad / 2, y0 + pad / 2, cell_w - pad, strip)
+        sax.set_facecolor(colour)
+        sax.set_xticks([])
+        sax.set_yticks([])
+        for sp in sax.spines.values():
+            sp.set_visible(False)
+        sax.text(0.04, 0.5, f"{i + 1}", fontsize=15 * cu, weight="bold", color="white", va="center",
+                 transform=sax.transAxes)
+        sax.text(0.96, 0.5, f"{s.start:.1f}–{s.end:.1f} s", fontsize=9 * cu, color="white", va="center",
+                 ha="right", transform=sax.transAxes)
         # thumbnail: the move at the segment's middle beat
         mid = float(s.beats[len(s.beats) // 2]) if len(s.beats) else 0.5 * (s.start + s.end)
-        tside = 0.74 * cell_w
-        tax = axes_px(x0 + (cell_w - tside) / 2, y0 + 0.2 * cell_w, tside, tside)
+        tside = 0.72 * cell_w
+        tax = axes_px(x0 + (cell_w - tside) / 2, y0 + 0.19 * cell_w, tside, tside)
         try:
             tax.imshow(_thumbnail(shot, mid))
         except Exception:  # a missing pose file must not lose the whole sheet
-            tax.text(0.5, 0.5, "no pose", ha="center", va="center", fontsize=9 * u)
+            tax.text(0.5, 0.5, "no pose", ha="center", va="center", fontsize=9 * cu)
         tax.axis("off")
+        name = lab or ""
+        if len(name) > 26:
+            name = name[:24] + "…"
+        fig.text((x0 + cell_w / 2) / W, 1 - (y0 + 0.93 * cell_w) / Hpx, name, fontsize=9 * cu,
+                 color="#333a45", va="center", ha="center")
         # counts: loudness and motion per beat
-        bax = axes_px(x0 + pad * 1.9, y0 + 1.08 * cell_w, cell_w - pad * 2.6, 0.38 * cell_w)
+        bax = axes_px(x0 + 0.14 * cell_w, y0 + 1.03 * cell_w, cell_w * 0.80, 0.40 * cell_w)
         k = len(s.beats)
         xs = np.arange(k)
         ll = np.asarray(s.loudness_levels, float)[:k]
         ml = np.asarray(lv, float)[:k]
-        bw = 0.38
+        bw = 0.4
         bax.bar(xs[: len(ll)] - bw / 2, ll, width=bw, color=loud_colour)
         bax.bar(xs[: len(ml)] + bw / 2, ml, width=bw, color=colour)
         bax.set_ylim(0, 10)
         bax.set_xlim(-0.6, k - 0.4)
         bax.set_xticks(xs)
-        bax.set_xticklabels([str(j % analysis.beats_per_segment + 1) for j in xs], fontsize=7 * u)
+        bax.set_xticklabels([str(j % analysis.beats_per_segment + 1) for j in xs],
+                            fontsize=(7.5 if k <= 8 else 6) * cu)
         bax.set_yticks([0, 5, 10])
-        bax.tick_params(axis="y", labelsize=6.5 * u, length=2 * u)
-        bax.tick_params(axis="x", length=0)
-        bax.grid(axis="y", color="#eceef2", lw=0.8 * u)
+        bax.tick_params(axis="y", labelsize=6.5 * cu, length=2 * cu)
+        bax.tick_params(axis="x", length=0, pad=2 * cu)
+        bax.grid(axis="y", color="#eceef2", lw=0.8 * cu)
         bax.set_axisbelow(True)
         for side in ("top", "right"):
             bax.spines[side].set_visible(False)

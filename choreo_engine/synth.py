@@ -1181,8 +1181,9 @@ def synthesize_song(
 def demo_song_plan(n_songs: int = 40, seed: int = 0) -> list[dict]:
     """A deterministic plan of ``n_songs`` songs covering every style, tempo range and many keys.
 
-    Styles take turns; each style's songs spread over its tempo range (so the plan as a whole
-    spans 70–175 BPM); tonics walk through all twelve; ``n_beats`` is a multiple of 24 (whole
+    Styles take turns in shuffled rounds (so any ``n_songs >= len(STYLES)`` has them all); each
+    style's songs spread over its tempo range (so the plan as a whole spans about 66–175 BPM);
+    tonics walk through all twelve; ``n_beats`` is a multiple of 24 (whole
     8-beat segments and whole 3/4 bars) giving songs of roughly 20–45 s.
 
     Returns
@@ -1205,7 +1206,7 @@ def demo_song_plan(n_songs: int = 40, seed: int = 0) -> list[dict]:
         lo, hi = spec.tempo_range
         k, c = seen[style], counts[style]
         seen[style] += 1
-        # Stratified: the k-th song of a style lands in the k-th slice of its tempo range (ends included).
+        # Evenly spaced over the style's range, ends included, with a little jitter.
         frac = 0.5 if c == 1 else k / (c - 1)
         tempo = round(lo + (hi - lo) * float(np.clip(frac + rng.uniform(-0.08, 0.08) / c, 0, 1)), 1)
         mode = spec.modes[int(rng.integers(len(spec.modes)))]
