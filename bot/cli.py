@@ -80,6 +80,71 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- render, demo
+
+
+def _render_song(song_path: Path, output: Path, mode: str, picks: str) -> tuple[Path, Path]:
+    from choreo_engine import render
+
+    from bot import choreography
+
+    song, loaded, ctx, _ = choreography.plan_song(song_path)
+    path = choreography.resolve_picks(loaded, ctx, choreography.parse_picks(picks, len(song.analysis.segments)))
+    lib_segments = [loaded.library.segments[row] for row in path]
+    shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.analysis.segments)]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=f"rendering ({mode})", unit="%") as bar:
+        def progress(fraction: float) -> None:
+            bar.update(max(0, round(fraction * 100) - bar.n))
+
+        video = render.render_final(shots, song_path, output, mode=mode, progress=progress)
+    sheet = output.with_name(output.stem + "-sheet.png")
+    render.render_sheet(song.analysis, shots, sheet, motion_levels=[ls.motion_levels for ls in lib_segments],
+                        labels=[ls.clip_name for ls in lib_segments])
+    return Path(video), sheet
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    video, sheet = _render_song(args.song, args.output, args.mode, args.picks)
+    print(f"video: {video}\nsheet: {sheet}")
+    return 0
+
+
+def demo_song(settings) -> Path:
+    """The bundled example: a synthesized song (not one of the library's), written once."""
+    import soundfile as sf
+
+    from choreo_engine import synth
+
+    path = settings.data_dir / "demo" / "choreo-demo-song.wav"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        song = synth.synthesize_song("pop", tempo=116.0, key="D major", n_beats=96, seed=20261124)
+        sf.write(path, song.y, song.sr)
+    return path
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot import starter_library
+    from choreo_engine.settings import Settings
+
+    settings = Settings.from_env()
+    built = asyncio.run(starter_library.ensure_library(settings))
+    if built:
+        print(f"built the starter library: {built['added']} clips, {built['segments']} segments "
+              f"in {built['seconds']:.0f} s")
+    song = Path(args.song) if args.song else demo_song(settings)
+    output = Path(args.output) if args.output else settings.data_dir / "demo" / f"{song.stem}-{args.mode}.mp4"
+    print(f"choreographing {song} ...")
+    video, sheet = _render_song(song, output, args.mode, "auto")
+    print(f"video: {video.resolve()}\nsheet: {sheet.resolve()}")
+    return 0
+
+
 # --------------------------------------------------------------------------- library
 
 
@@ -156,6 +221,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- bot, run
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    from bot import app
+
+    app.run()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``make run``: the bot when a token is set, otherwise the best offline experience."""
+    from bot.config import BotSettings
+
+    settings = BotSettings.from_env()
+    if settings.token:
+        from bot import app
+
+        app.run(settings)
+        return 0
+    print("No TELEGRAM_BOT_TOKEN: running the offline demo instead (set a token in .env for the bot).")
+    return cmd_demo(argparse.Namespace(song=None, mode="clips", output=None))
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -174,6 +263,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
+    p = sub.add_parser("render", help="render a choreography for a song")
+    p.add_argument("song", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--mode", choices=["clips", "avatar"], default="clips")
+    p.add_argument("--picks", default="auto", help="auto, or candidate numbers per segment: 1,3,2,...")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("demo", help="build the starter library if needed, then choreograph a song")
+    p.add_argument("song", nargs="?", help="a song (default: a bundled synthesized one)")
+    p.add_argument("--mode", choices=["clips", "avatar"], default="clips")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, export")
     lib = p.add_subparsers(dest="action", required=True)
     q = lib.add_parser("add", help="add dance videos (with their music)")
@@ -188,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     q = lib.add_parser("export", help="one CSV row per library segment, one column per feature")
     q.add_argument("file")
     p.set_defaults(func=cmd_library)
+
+    p = sub.add_parser("bot", help="run the Telegram bot (long polling)")
+    p.set_defaults(func=cmd_bot)
+    p = sub.add_parser("run", help="what `make run` does: the bot with a token, else the offline demo")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
     p.add_argument("what", choices=["analyze", "retrieval", "library", "plan"])

@@ -95,6 +95,17 @@ class SongAnalysis:
     floor_db: float = 0.0
     beat_loudness_db: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
+    @classmethod
+    def from_dict(cls, doc: dict, sr: int = SAMPLE_RATE) -> "SongAnalysis":
+        """The inverse of :meth:`to_dict` (times rounded to 0.1 ms)."""
+        segments = [
+            Segment(s["index"], s["start"], s["end"], np.array(s["beats"], dtype=float),
+                    np.array(s["loudness_levels"], dtype=int))
+            for s in doc["segments"]
+        ]
+        return cls(doc["duration"], sr, doc["tempo"], np.array(doc["beats"], dtype=float), segments,
+                   doc.get("beats_per_segment", BEATS_PER_SEGMENT))
+
     def to_dict(self) -> dict:
         return {
             "duration": round(self.duration, 4),

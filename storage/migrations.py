@@ -44,4 +44,106 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX library_segments_clip ON library_segments (clip_id);
     """,
+    # 2: choreography sessions in chats, their segments, candidates, picks, buttons, jobs, file cache
+    """
+    CREATE TABLE sessions (
+        id                  TEXT PRIMARY KEY,          -- short random id
+        chat_id             INTEGER NOT NULL,
+        chat_type           TEXT NOT NULL,
+        owner_id            INTEGER NOT NULL,
+        owner_name          TEXT NOT NULL,
+        language            TEXT NOT NULL DEFAULT 'en',
+        mode                TEXT NOT NULL DEFAULT 'owner' CHECK (mode IN ('owner', 'vote')),
+        status              TEXT NOT NULL,             -- queued, analysing, choosing, rendering, done, cancelled, failed
+        song_name           TEXT NOT NULL,
+        song_file_id        TEXT,
+        song_unique_id      TEXT,
+        song_path           TEXT,
+        song_duration       REAL,
+        source_message_id   INTEGER,
+        progress_message_id INTEGER,
+        analysis            TEXT,                      -- JSON of the SongAnalysis
+        descriptors         BLOB,                      -- float32 (segments, D)
+        n_segments          INTEGER,
+        current_segment     INTEGER NOT NULL DEFAULT 0,
+        render_mode         TEXT NOT NULL DEFAULT 'clips',
+        result_message_id   INTEGER,
+        error               TEXT,
+        created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        finished_at         TEXT
+    );
+    CREATE INDEX sessions_chat ON sessions (chat_id, status);
+    CREATE INDEX sessions_owner ON sessions (owner_id, status);
+    CREATE TABLE session_segments (
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx                 INTEGER NOT NULL,
+        status              TEXT NOT NULL DEFAULT 'pending',  -- pending, offered, picked
+        preview_message_id  INTEGER,
+        picked_rank         INTEGER,
+        picked_segment_id   INTEGER,                   -- library_segments.id
+        picked_by           INTEGER,
+        picked_at           TEXT,
+        pick_source         TEXT,                      -- user, auto, vote
+        PRIMARY KEY (session_id, idx)
+    );
+    CREATE TABLE candidates (
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx                 INTEGER NOT NULL,
+        rank                INTEGER NOT NULL,
+        library_segment_id  INTEGER NOT NULL,
+        scores              TEXT NOT NULL,             -- JSON
+        total               REAL NOT NULL,
+        stretch             REAL NOT NULL,
+        PRIMARY KEY (session_id, idx, rank)
+    );
+    CREATE TABLE picks (
+        id                  INTEGER PRIMARY KEY,
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx                 INTEGER NOT NULL,
+        user_id             INTEGER,
+        rank                INTEGER NOT NULL,
+        library_segment_id  INTEGER NOT NULL,
+        source              TEXT NOT NULL,
+        at                  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE buttons (
+        token               TEXT PRIMARY KEY,          -- the opaque callback_data
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx                 INTEGER,
+        action              TEXT NOT NULL,
+        value               INTEGER,
+        created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX buttons_session ON buttons (session_id, idx);
+    CREATE TABLE jobs (
+        id                  INTEGER PRIMARY KEY,
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        kind                TEXT NOT NULL,             -- analyse, offer, render
+        idx                 INTEGER,
+        payload             TEXT NOT NULL DEFAULT '{}',
+        status              TEXT NOT NULL DEFAULT 'queued',  -- queued, running, done, failed
+        attempts            INTEGER NOT NULL DEFAULT 0,
+        created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        started_at          TEXT,
+        finished_at         TEXT
+    );
+    CREATE INDEX jobs_status ON jobs (status, id);
+    CREATE TABLE file_cache (
+        sha256              TEXT PRIMARY KEY,
+        file_id             TEXT NOT NULL,
+        kind                TEXT NOT NULL,
+        created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE results (
+        id                  INTEGER PRIMARY KEY,
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        mode                TEXT NOT NULL,
+        video_path          TEXT NOT NULL,
+        sheet_path          TEXT,
+        video_sha256        TEXT NOT NULL,
+        created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (session_id, mode)
+    );
+    """,
 ]

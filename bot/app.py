@@ -1,0 +1,94 @@
+"""The Telegram application: ``choreo bot`` runs it with long polling."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from . import handlers
+from .config import BotSettings
+from .service import ChoreoService
+
+log = logging.getLogger(__name__)
+
+SONG_FILTER = filters.AUDIO | filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("error while handling an update", exc_info=context.error)
+    errors = context.application.bot_data.setdefault("errors", [])
+    errors.append(context.error)
+
+
+def build_application(settings: BotSettings | None = None, service: ChoreoService | None = None) -> Application:
+    settings = settings or BotSettings.from_env()
+    if not settings.token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see .env.example)")
+    service = service or ChoreoService(settings)
+
+    async def post_init(app: Application) -> None:
+        await service.start(app.bot)
+        from telegram import BotCommand
+
+        await app.bot.set_my_commands([
+            BotCommand("start", "how Choreo works"), BotCommand("help", "how Choreo works"),
+            BotCommand("cancel", "stop the current song"), BotCommand("history", "your dances"),
+        ])
+
+    async def post_shutdown(app: Application) -> None:
+        await service.stop()
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        # Telegram's limits: 30 messages/s overall, 20/min per group; retried after a 429.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .media_write_timeout(300)
+        .write_timeout(60)
+        .read_timeout(30)
+        .connect_timeout(15)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.api_base_url:
+        builder = builder.base_url(settings.api_base_url)
+    if settings.api_file_url:
+        builder = builder.base_file_url(settings.api_file_url)
+    app = builder.build()
+    app.bot_data["service"] = service
+    app.add_handler(CommandHandler(["start", "help"], handlers.start_or_help))
+    app.add_handler(CommandHandler("cancel", handlers.cancel))
+    app.add_handler(CommandHandler("history", handlers.history))
+    app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & SONG_FILTER, handlers.song))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, handlers.unsupported))
+    app.add_error_handler(on_error)
+    return app
+
+
+def run(settings: BotSettings | None = None) -> None:
+    """Long polling until interrupted. The starter library is built first if the library is empty."""
+    import asyncio
+
+    from .starter_library import ensure_library
+
+    settings = settings or BotSettings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    built = asyncio.run(ensure_library(settings.engine))
+    if built:
+        log.info("built the starter library: %s", built)
+    app = build_application(settings)
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

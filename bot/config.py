@@ -1,0 +1,50 @@
+"""The bot's settings, from the environment and ``.env`` (every variable is in ``.env.example``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from choreo_engine.settings import Settings
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def load_dotenv() -> None:
+    """Read ``.env`` from the working directory, without overriding the real environment."""
+    try:
+        from dotenv import load_dotenv as _load
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        return
+    _load(override=False)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    token: str
+    api_base_url: str | None  # e.g. http://127.0.0.1:8081/bot for a local Bot API server
+    api_file_url: str | None
+    workers: int
+    max_file_mb: int  # 20: the cloud Bot API's download limit
+    vote_timeout_seconds: int
+    engine: Settings = field(default_factory=Settings.from_env)
+
+    @property
+    def max_song_seconds(self) -> float:
+        return self.engine.max_song_seconds
+
+    @classmethod
+    def from_env(cls) -> "BotSettings":
+        load_dotenv()
+        return cls(
+            token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            api_base_url=os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or None,
+            api_file_url=os.environ.get("TELEGRAM_API_FILE_URL", "").strip() or None,
+            workers=max(1, _int("CHOREO_WORKERS", 2)),
+            max_file_mb=_int("CHOREO_MAX_FILE_MB", 20),
+            vote_timeout_seconds=_int("CHOREO_VOTE_TIMEOUT_SECONDS", 120),
+            engine=Settings.from_env(),
+        )

@@ -1,0 +1,110 @@
+"""Engine work run in the bot's process pool (never on the event loop).
+
+Every function takes and returns plain data (dicts, lists, arrays, paths) so it crosses the
+process boundary cheaply; the library and its index stay loaded in each worker process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from choreo_engine import audio
+from choreo_engine.library import file_sha256
+from choreo_engine.settings import Settings
+
+from . import choreography
+
+
+def warm_up(settings: Settings) -> int:
+    """Compile librosa's numba code and load the library once, so the first song does not wait."""
+    sr = audio.SAMPLE_RATE
+    t = np.arange(int(sr * 6)) / sr
+    clicks = (np.sin(2 * np.pi * 440 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)
+    audio.analyze(clicks)
+    try:
+        return len(choreography.loaded_library(settings).library)
+    except Exception:
+        return 0
+
+
+def analyse(song_path: str, settings: Settings) -> tuple[dict, np.ndarray]:
+    song = choreography.analyse_song(song_path, settings)
+    return song.analysis.to_dict(), song.descriptors
+
+
+def _context(analysis: dict, descriptors: np.ndarray, settings: Settings):
+    loaded = choreography.loaded_library(settings)
+    song = audio.SongAnalysis.from_dict(analysis)
+    return loaded, song, loaded.planner.prepare(song, descriptors)
+
+
+def _rows(loaded, segment_ids: list[int]) -> list[int]:
+    return [loaded.library.position(s) for s in segment_ids]
+
+
+def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
+          out_path: str, settings: Settings) -> dict:
+    """The candidates of segment ``idx`` given the picks so far, and their preview video."""
+    from choreo_engine import render
+
+    loaded, song, ctx = _context(analysis, descriptors, settings)
+    history = _rows(loaded, picked_ids)
+    options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
+    seg = song.segments[idx]
+    shots = [render.Shot.from_segments(loaded.library.segments[c.position], seg) for c in options.items]
+    preview = None
+    if shots:
+        preview = str(render.render_preview(shots, song_path, out_path, start=seg.start, end=seg.end))
+    return {
+        "candidates": [{"rank": c.rank, "segment_id": c.segment_id, "scores": c.scores, "total": c.total,
+                        "stretch": c.stretch} for c in options.items],
+        "note": options.message,
+        "preview": preview,
+    }
+
+
+def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: list[int],
+              offered: list[dict], settings: Settings) -> list[tuple[int, int, int]]:
+    """(idx, rank, library segment id) for segments ``start..``: the auto path after the picks.
+
+    ``rank`` is the pick's number among the offered candidates of ``start`` when it is one of
+    them, else 0 (segments never offered).
+    """
+    loaded, song, ctx = _context(analysis, descriptors, settings)
+    history = _rows(loaded, picked_ids)
+    path = loaded.planner.auto_path(ctx, start, history[-1] if history else None, history)
+    ranks = {c["library_segment_id"]: c["rank"] for c in offered}
+    out = []
+    for i, row in enumerate(path):
+        seg_id = loaded.library.segments[row].id
+        out.append((start + i, ranks.get(seg_id, 0) if i == 0 else 0, seg_id))
+    return out
+
+
+def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
+                  settings: Settings, progress_path: str | None = None) -> dict:
+    """The final video (``mode``: clips or avatar) and the choreography sheet."""
+    from choreo_engine import render
+
+    loaded = choreography.loaded_library(settings)
+    song = audio.SongAnalysis.from_dict(analysis)
+    lib_segments = [loaded.library.segments[loaded.library.position(s)] for s in picked_ids]
+    shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def progress(fraction: float) -> None:
+        if progress_path:
+            tmp = progress_path + ".tmp"
+            Path(tmp).write_text(f"{fraction:.3f}")
+            os.replace(tmp, progress_path)
+
+    video = render.render_final(shots, song_path, out / f"dance-{mode}.mp4", mode=mode, progress=progress)
+    sheet = out / "sheet.png"
+    if not sheet.exists():
+        render.render_sheet(song, shots, sheet, motion_levels=[ls.motion_levels for ls in lib_segments],
+                            labels=[ls.clip_name for ls in lib_segments])
+    return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video)}
