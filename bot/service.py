@@ -291,7 +291,7 @@ class ChoreoService:
         ])
         caption = t(lang, "done", song=html.escape(session["song_name"]), minutes=minutes, seconds=seconds,
                     mode=t(lang, f"mode_{mode}"))
-        sent = await self.send_cached_video(session["chat_id"], result["video"], result["video_sha256"], caption,
+        sent = await self.send_cached_video(session["chat_id"], result["video_path"], result["video_sha256"], caption,
                                             markup, analysis["duration"])
         first_result = session.get("finished_at") is None
         await self.sessions.set_status(session["id"], "done", result_message_id=sent.message_id, render_mode=mode)

@@ -444,7 +444,7 @@ def _clip_frames(shots: Sequence[Shot], times: np.ndarray, W: int, H: int, blend
 
 _L_SH, _R_SH, _L_HIP, _R_HIP = 11, 12, 23, 24
 _FEET = [27, 28, 29, 30, 31, 32]
-_POSE_CACHE: "OrderedDict[str, tuple[np.ndarray, float, float]]" = OrderedDict()
+_POSE_CACHE: "OrderedDict[str, tuple[np.ndarray, float]]" = OrderedDict()
 
 
 def _fill_nan(poses: np.ndarray) -> np.ndarray:
@@ -463,8 +463,8 @@ def _fill_nan(poses: np.ndarray) -> np.ndarray:
     return flat.reshape(out.shape)
 
 
-def _clip_poses(path: str) -> tuple[np.ndarray, float, float]:
-    """(poses with gaps filled and 1-2-1 smoothed, fps, median torso length in y units x aspect=1)."""
+def _clip_poses(path: str) -> tuple[np.ndarray, float]:
+    """(poses with gaps filled, x and y smoothed 1-2-1 and depth over ~0.16 s, fps), cached."""
     hit = _POSE_CACHE.get(path)
     if hit is not None:
         _POSE_CACHE.move_to_end(path)
@@ -478,7 +478,7 @@ def _clip_poses(path: str) -> tuple[np.ndarray, float, float]:
         sm[1:-1, :, :2] = 0.25 * poses[:-2, :, :2] + 0.5 * poses[1:-1, :, :2] + 0.25 * poses[2:, :, :2]
         sm[:, :, 2] = gaussian_filter1d(poses[:, :, 2], sigma=max(0.08 * fps, 0.5), axis=0, mode="nearest")
         poses = sm
-    entry = (poses, float(fps), 0.0)
+    entry = (poses, float(fps))
     _POSE_CACHE[path] = entry
     while len(_POSE_CACHE) > 32:
         _POSE_CACHE.popitem(last=False)
@@ -493,7 +493,7 @@ def _torso(xy: np.ndarray) -> np.ndarray:
 
 def retime_poses(shot: Shot, times: np.ndarray) -> np.ndarray:
     """The shot's poses at song ``times``: ``(T, 33, 4)`` image-normalised, as in the clip."""
-    poses, fps, _ = _clip_poses(shot.poses_path)
+    poses, fps = _clip_poses(shot.poses_path)
     src = shot.source_times(times, (0.0, (len(poses) - 1) / fps))
     return timewarp.sample_poses(poses, fps, src).astype(np.float32)
 
@@ -517,7 +517,7 @@ def _staged(shot: Shot, times: np.ndarray, own: np.ndarray, W: int, H: int, figu
     feet_y = ref[:, _FEET, 1].max(axis=1)
     floor_src = float(np.percentile(feet_y, 90))
     torso_shot = float(np.median(_torso(ref[..., :2])))
-    clip_poses, _, _ = _clip_poses(shot.poses_path)
+    clip_poses, _ = _clip_poses(shot.poses_path)
     clip_iso = clip_poses[:, :, :2] * (aspect, 1.0)
     torso_clip = float(np.median(_torso(clip_iso)))
     torso = float(np.clip(torso_shot, 0.85 * torso_clip, 1.18 * torso_clip)) if torso_clip > 0 else torso_shot
@@ -601,6 +601,14 @@ def _avatar_frames(shots: Sequence[Shot], times: np.ndarray, W: int, H: int, pal
 # --------------------------------------------------------------------------- encoding
 
 
+def audio_bitrate(duration: float, max_bytes: int, share: float = 0.35) -> int:
+    """AAC kbit/s: 128, or less when the sound alone would take more than ``share`` of the file."""
+    for kbps in (AUDIO_KBPS, 96, 64, 48):
+        if kbps * 1.05 * duration * 1000 / 8 <= share * max_bytes:
+            return kbps
+    return 48
+
+
 def video_bitrate_budget(duration: float, max_bytes: int, audio_kbps: float = AUDIO_KBPS,
                          buffer_seconds: float = 1.0, margin: float = SIZE_MARGIN) -> float:
     """Video kbit/s that keeps a ``duration`` s file with its audio under ``max_bytes``.
@@ -609,7 +617,8 @@ def video_bitrate_budget(duration: float, max_bytes: int, audio_kbps: float = AU
     over ``duration + buffer_seconds``.
     """
     total_kbit = max_bytes * 8.0 * margin / 1000.0
-    return max(0.0, (total_kbit - audio_kbps * duration) / (duration + buffer_seconds))
+    # AAC runs a few per cent over its nominal bitrate
+    return max(0.0, (total_kbit - 1.05 * audio_kbps * duration) / (duration + buffer_seconds))
 
 
 def _encode(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int, H: int, fps: float, *,
@@ -712,28 +721,39 @@ def render_final(
     times = np.arange(n_frames) / fps
     aspect = aspect or _auto_aspect(shots)
 
-    budget = video_bitrate_budget(duration, max_bytes)
-    short = height
-    for cand in [h for h in FINAL_HEIGHTS if h <= height] or [height]:
-        short = cand
-        W, H = frame_size(short, aspect)
-        if budget * 1000.0 / (W * H * fps) >= MIN_BITS_PER_PIXEL:
-            break
-    W, H = frame_size(short, aspect)
+    audio_kbps = audio_bitrate(duration, max_bytes)
+    budget = video_bitrate_budget(duration, max_bytes, audio_kbps)
+    heights = [h for h in FINAL_HEIGHTS if h < height]
+    reported = [0.0]
 
-    for attempt in range(3):
+    def report(fraction: float) -> None:  # never backwards, even when a retry starts over
+        if progress is not None and fraction > reported[0]:
+            reported[0] = fraction
+            progress(fraction)
+
+    short = height
+    while heights and budget * 1000.0 / (np.prod(frame_size(short, aspect)) * fps) < MIN_BITS_PER_PIXEL:
+        short = heights.pop(0)
+
+    for attempt in range(4):
+        W, H = frame_size(short, aspect)
         frames = (_clip_frames(shots, times, W, H, blend_frames, fps, fill) if mode == "clips"
                   else _avatar_frames(shots, times, W, H, palette))
         _encode(out_path, frames, n_frames, W, H, fps, song_path=song_path, audio_start=0.0,
-                audio_duration=duration, video_kbps=budget, crf=crf, preset=preset, progress=progress)
-        if out_path.stat().st_size <= max_bytes:
+                audio_duration=duration, video_kbps=budget, crf=crf, preset=preset, audio_kbps=audio_kbps,
+                progress=lambda f: report(min(f, 0.999)))
+        size = out_path.stat().st_size
+        if size <= max_bytes:
             break
-        budget *= 0.7 * max_bytes / out_path.stat().st_size
+        # over (x264 has a floor per frame): less bitrate, and a smaller frame when that is too few bits
+        budget *= 0.85 * max_bytes / size
+        while heights and budget * 1000.0 / (W * H * fps) < MIN_BITS_PER_PIXEL and short > heights[0]:
+            short = heights.pop(0)
+            W, H = frame_size(short, aspect)
     else:
         out_path.unlink(missing_ok=True)
         raise RenderError("The video came out too large to send.")
-    if progress is not None:
-        progress(1.0)
+    report(1.0)
     return out_path
 
 
@@ -860,7 +880,7 @@ def _render_grid(shots: Sequence[Shot], song_path, out_path, start: float, end: 
     duration = end - start
     n_frames = max(1, int(round(duration * fps)))
     times = start + np.arange(n_frames) / fps
-    audio_kbps = 96
+    audio_kbps = min(96, audio_bitrate(duration, max_bytes))
     budget = video_bitrate_budget(duration, max_bytes, audio_kbps=audio_kbps)
     height = max_height
     for _ in range(5):
@@ -965,15 +985,17 @@ def _thumbnail(shot: Shot, t: float, side: int = 320) -> np.ndarray:
     return img[..., ::-1]
 
 
-def _motion_fallback(shots: Sequence[Shot]) -> list[np.ndarray]:
-    """Per-beat motion levels of each chosen move, relative to the moves in this sheet."""
+def _motion_fallback(shots: Sequence[Shot], fps: float = 25.0) -> list[np.ndarray]:
+    """Per-beat motion levels of each chosen move as danced on the song (retimed), relative to this sheet."""
     from . import motion, pose
 
     raw = []
     for s in shots:
-        poses, fps, _ = _clip_poses(s.poses_path)
+        times = np.arange(int(np.floor(s.dst_start * fps)), int(np.ceil(s.dst_end * fps)) + 1) / fps
+        poses = retime_poses(s, times)
         norm = pose.normalize(poses, s.display_aspect())
-        raw.append(motion.per_beat_motion(motion.joint_speed(norm, fps), fps, s.src_beats, s.src_end))
+        speed = motion.joint_speed(norm, fps)
+        raw.append(motion.per_beat_motion(speed, fps, s.dst_beats - times[0], s.dst_end - times[0]))
     edges = motion.level_edges(np.concatenate(raw)) if raw else np.linspace(0, 1, 10)
     return [motion.motion_levels(r, edges) for r in raw]
 
@@ -1124,14 +1146,14 @@ def render_sheet(
             bax.spines[side].set_visible(False)
 
     # legend
-    ly = 1 - (Hpx - footer * 0.55) / Hpx
-    fig.text(24 / W, ly, "■", color=loud_colour, fontsize=12 * u, va="center")
-    fig.text(46 * u / W, ly, "song loudness per beat (0–10)", fontsize=10 * u, va="center", color=ink)
-    x = 320 * u
-    fig.text(x / W, ly, "■", color=cmap(0), fontsize=12 * u, va="center")
-    fig.text((x + 22 * u) / W, ly, "motion of the chosen move per beat (0–10), colour = clip", fontsize=10 * u,
-             va="center", color=ink)
-    fig.text((W - 24) / W, ly, "counts 1–8 under each move are the beats of its segment", fontsize=9 * u,
+    from matplotlib.patches import Patch
+
+    ly = footer * 0.5 / Hpx
+    fig.legend(handles=[Patch(color=loud_colour, label="song loudness per beat (0–10)"),
+                        Patch(color=cmap(0), label="motion of the chosen move per beat (0–10); colour = clip")],
+               loc="center left", bbox_to_anchor=(12 / W, ly), ncol=2, frameon=False, fontsize=10 * u,
+               handlelength=1.2 * max(u, 0.6), columnspacing=2.0)
+    fig.text((W - 24) / W, ly, "counts under each move: the beats of its segment", fontsize=9 * u,
              va="center", ha="right", color="#6b7280")
 
     out_png = Path(out_png)
