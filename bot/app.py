@@ -6,7 +6,6 @@ import logging
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -18,6 +17,7 @@ from telegram.ext import (
 
 from . import handlers
 from .config import BotSettings
+from .ratelimit import ChatRateLimiter
 from .service import ChoreoService
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     builder = (
         ApplicationBuilder()
         .token(settings.token)
-        # Telegram's limits: 30 messages/s overall, 20/min per group; retried after a 429.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram's limits: 30 messages/s overall, 20/min per group, ~1/s per private chat;
+        # a 429 is still retried.
+        .rate_limiter(ChatRateLimiter(max_retries=3))
         .concurrent_updates(True)
         .media_write_timeout(300)
         .write_timeout(60)

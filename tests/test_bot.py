@@ -62,3 +62,139 @@ def test_full_flow_by_picks(data_dir, tmp_path):
     assert rows == [("done", picked)]
     picks = sqlite3.connect(data_dir / "choreo.db").execute("SELECT rank, source, user_id FROM picks").fetchall()
     assert len(picks) == picked and all(r == (2, "user", picks[0][2]) for r in picks)
+
+
+def test_auto_pick_and_mode_switch(data_dir, tmp_path):
+    song = song_excerpt(tmp_path, ("music", "xmoto", "foxrun.ogg"), 24, "ogg")  # a voice-note-like opus file
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir)):
+                bo = emu.make_user("Bo", "bo", language_code="ko")
+                chat = emu.make_private_chat(bo)
+                emu.send_file(chat, bo, song, kind="voice", mime_type="audio/ogg")
+                await wait(emu, lambda e: previews(e, chat["id"]), 120)
+                offer = previews(emu, chat["id"])[0]
+                assert offer["caption"].startswith("파트 1/")  # Korean for a Korean user
+                emu.press_button(chat, bo, offer["message_id"], button(offer, "✨"))
+                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
+                assert len(previews(emu, chat["id"])) == 1  # the rest was chosen automatically
+                final = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video" and m is not offer][-1]
+                uploads_before = emu.uploads["sendVideo"]
+                # switch to the mannequin, then back to the dancers: the second is re-sent by file_id
+                emu.press_button(chat, bo, final["message_id"], button(final, "🧍"))
+                await wait(emu, lambda e: len([m for m in e.bot_messages(chat["id"]) if m["kind"] == "video"]) >= 3, 180)
+                avatar = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video"][-1]
+                emu.press_button(chat, bo, avatar["message_id"], button(avatar, "🎬"))
+                await wait(emu, lambda e: len([m for m in e.bot_messages(chat["id"]) if m["kind"] == "video"]) >= 4, 60)
+                assert emu.uploads["sendVideo"] == uploads_before + 1  # avatar uploaded; clips re-sent by file_id
+                assert emu.violations == [] and emu.rate_limited == []
+
+    asyncio.run(scenario())
+    con = sqlite3.connect(data_dir / "choreo.db")
+    assert con.execute("SELECT COUNT(*) FROM picks WHERE source = 'auto'").fetchone()[0] >= 1
+    assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
+
+
+def _make_bad_files(tmp_path: Path) -> dict[str, Path]:
+    from tests.conftest import ffmpeg
+
+    files = {}
+    pdf = tmp_path / "lyrics.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    files["pdf"] = pdf
+    corrupt = tmp_path / "broken.mp3"
+    corrupt.write_bytes(b"ID3" + bytes(range(256)) * 200)
+    files["corrupt"] = corrupt
+    silent = tmp_path / "silence.wav"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t", "20", str(silent))
+    files["silent"] = silent
+    photo = tmp_path / "photo.jpg"
+    from tests.conftest import shared
+
+    files["photo"] = shared("people", "images", "bus.jpg")
+    big = tmp_path / "huge.wav"
+    with open(big, "wb") as fh:
+        fh.truncate(21 * 1024 * 1024)
+    files["big"] = big
+    return files
+
+
+def test_bad_inputs_get_a_friendly_answer(data_dir, tmp_path):
+    files = _make_bad_files(tmp_path)
+    song = song_excerpt(tmp_path, VIBE_ACE, 10, "mp3")
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir)):
+                cy = emu.make_user("Cy", "cy")
+                chat = emu.make_private_chat(cy)
+                cases = [
+                    (lambda: emu.send_file(chat, cy, files["photo"], kind="sticker"), "only dance to sound"),
+                    (lambda: emu.send_file(chat, cy, files["photo"], kind="photo"), "only dance to sound"),
+                    (lambda: emu.send_file(chat, cy, files["pdf"], kind="document", mime_type="application/pdf"),
+                     "only dance to sound"),
+                    (lambda: emu.send_text(chat, cy, "dance please"), "only dance to sound"),
+                    (lambda: emu.send_file(chat, cy, files["big"], kind="audio", mime_type="audio/wav"), "too big"),
+                    (lambda: emu.send_file(chat, cy, song, kind="audio", duration=900, mime_type="audio/mpeg"),
+                     "too long"),
+                    (lambda: emu.send_file(chat, cy, files["corrupt"], kind="audio", duration=30,
+                                           mime_type="audio/mpeg"), "couldn't read any sound"),
+                    (lambda: emu.send_file(chat, cy, files["silent"], kind="audio", mime_type="audio/wav"), "silent"),
+                ]
+                for send, expected in cases:
+                    before = len(emu.bot_messages(chat["id"]))
+                    send()
+                    await wait(emu, lambda e: any(expected in ((m.get("text") or "") + str(m.get("edit_history")))
+                                                  for m in e.bot_messages(chat["id"])[before:]), 90)
+                await asyncio.sleep(1.0)
+                assert not previews(emu, chat["id"])
+                assert emu.violations == [] and emu.rate_limited == []
+
+    asyncio.run(scenario())
+    con = sqlite3.connect(data_dir / "choreo.db")
+    # only the two files that looked like songs were taken in, and both failed cleanly
+    assert sorted(r[0] for r in con.execute("SELECT status FROM sessions")) == ["failed", "failed"]
+    assert con.execute("SELECT COUNT(*) FROM session_segments").fetchone()[0] == 0
+
+
+def test_forged_stale_and_double_taps_change_nothing(data_dir, tmp_path):
+    song = song_excerpt(tmp_path, VIBE_ACE, 16, "mp3", start=20)
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir)):
+                di = emu.make_user("Di", "di")
+                chat = emu.make_private_chat(di)
+                emu.send_file(chat, di, song, kind="audio", mime_type="audio/mpeg")
+                await wait(emu, lambda e: previews(e, chat["id"]), 120)
+                first = previews(emu, chat["id"])[0]
+                # forged: data that was never issued
+                emu.press_button(chat, di, first["message_id"], "forged-0000", check=False)
+                await wait(emu, lambda e: e.callback_answers and e.callback_answers[-1]["show_alert"], 10)
+                assert "don't know" in emu.callback_answers[-1]["text"]
+                # double tap: two presses of the same pick at once
+                token = button(first, "3")
+                emu.press_button(chat, di, first["message_id"], token)
+                emu.press_button(chat, di, first["message_id"], token)
+                await wait(emu, lambda e: len(previews(e, chat["id"])) >= 2, 120)
+                await wait(emu, lambda e: len(e.callback_answers) >= 3, 10)
+                # stale: a button of segment 1 pressed after segment 1 was chosen
+                emu.press_button(chat, di, first["message_id"], button(first, "5"), check=False)
+                await wait(emu, lambda e: len(e.callback_answers) >= 4, 10)
+                assert "Already picked" in emu.callback_answers[-1]["text"]
+                second = previews(emu, chat["id"])[1]
+                # cancel, then a stale pick on the cancelled session
+                emu.press_button(chat, di, second["message_id"], button(second, "✖"))
+                await wait(emu, lambda e: any("Cancelled" in (m.get("text") or "") for m in e.bot_messages(chat["id"])), 20)
+                emu.press_button(chat, di, second["message_id"], button(second, "1"), check=False)
+                await wait(emu, lambda e: len(e.callback_answers) >= 6, 10)
+                assert "no longer active" in emu.callback_answers[-1]["text"]
+                await asyncio.sleep(1.0)
+                assert len(previews(emu, chat["id"])) == 2
+                assert emu.violations == []
+
+    asyncio.run(scenario())
+    con = sqlite3.connect(data_dir / "choreo.db")
+    assert con.execute("SELECT idx, rank FROM picks").fetchall() == [(0, 3)]
+    assert con.execute("SELECT status FROM sessions").fetchone()[0] == "cancelled"
