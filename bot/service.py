@@ -230,8 +230,12 @@ class ChoreoService:
         if result["note"]:
             caption += t(lang, "offer_short", note=html.escape(result["note"]))
         ranks = [c["rank"] for c in result["candidates"]]
-        buttons = await self.sessions.make_buttons(
-            session["id"], idx, [("pick", r) for r in ranks] + [("auto", None), ("cancel", None)])
+        actions = [("pick", r) for r in ranks] + [("auto", None), ("cancel", None)]
+        # A re-run after a crash between sending and recording reuses the same tokens, so the
+        # buttons of a preview that did go out keep working alongside the new one.
+        buttons = await self.sessions.segment_buttons(session["id"], idx)
+        if [(b.action, b.value) for b in buttons] != actions:
+            buttons = await self.sessions.make_buttons(session["id"], idx, actions)
         markup = self.offer_keyboard(lang, buttons)
         with open(result["preview"], "rb") as fh:
             sent = await self.bot.send_video(session["chat_id"], fh, caption=caption, reply_markup=markup,
@@ -316,21 +320,22 @@ class ChoreoService:
         return sent
 
     # ------------------------------------------------------------------ choosing
-    async def collapse(self, session: dict, idx: int, rank: int, auto: bool = False) -> None:
-        """The segment's preview keeps only a caption that shows the choice."""
+    async def collapse(self, session: dict, idx: int, rank: int, auto: bool = False,
+                       pressed_message_id: int | None = None) -> None:
+        """The segment's preview (and the message the button was on) keeps only its choice."""
         seg_row = await self.sessions.segment(session["id"], idx)
-        if not seg_row or not seg_row["preview_message_id"]:
-            return
+        ids = {seg_row["preview_message_id"] if seg_row else None, pressed_message_id} - {None}
         key = "picked_auto" if auto else "picked"
-        try:
-            await self.bot.edit_message_caption(
-                chat_id=session["chat_id"], message_id=seg_row["preview_message_id"],
-                caption=t(session["language"], key, part=idx + 1, total=session["n_segments"], rank=rank),
-                reply_markup=None)
-        except BadRequest as exc:
-            log.debug("collapse skipped: %s", exc)
+        caption = t(session["language"], key, part=idx + 1, total=session["n_segments"], rank=rank)
+        for message_id in sorted(ids):
+            try:
+                await self.bot.edit_message_caption(chat_id=session["chat_id"], message_id=message_id,
+                                                    caption=caption, reply_markup=None)
+            except BadRequest as exc:
+                log.debug("collapse skipped: %s", exc)
 
-    async def pick(self, session: dict, idx: int, rank: int, user_id: int | None, source: str = "user") -> bool:
+    async def pick(self, session: dict, idx: int, rank: int, user_id: int | None, source: str = "user",
+                   pressed_message_id: int | None = None) -> bool:
         """Record a pick for the offered segment and queue what comes next; False if stale."""
         candidates = await self.sessions.candidates(session["id"], idx)
         chosen = next((c for c in candidates if c["rank"] == rank), None)
@@ -341,11 +346,12 @@ class ChoreoService:
             session["id"], [(idx, rank, chosen["library_segment_id"])], user_id, source,
             next_job=("render", None) if last else ("offer", idx + 1))
         if ok:
-            await self.collapse(session, idx, rank)
+            await self.collapse(session, idx, rank, pressed_message_id=pressed_message_id)
             self._wake.set()
         return ok
 
-    async def auto_pick(self, session: dict, idx: int, user_id: int | None) -> bool:
+    async def auto_pick(self, session: dict, idx: int, user_id: int | None,
+                        pressed_message_id: int | None = None) -> bool:
         """Choose segments ``idx..`` by the auto path and queue the render."""
         analysis = json.loads(session["analysis"])
         descriptors = np.frombuffer(session["descriptors"], dtype=np.float32).reshape(session["n_segments"], -1)
@@ -354,7 +360,7 @@ class ChoreoService:
         rest = await self._engine(worker.auto_rest, analysis, descriptors, idx, picked, offered, self.settings.engine)
         ok = await self.sessions.record_picks(session["id"], rest, user_id, "auto", next_job=("render", None))
         if ok:
-            await self.collapse(session, idx, rest[0][1] or 0, auto=True)
+            await self.collapse(session, idx, rest[0][1] or 0, auto=True, pressed_message_id=pressed_message_id)
             self._wake.set()
         return ok
 
@@ -400,10 +406,11 @@ class ChoreoService:
             if session["status"] != "choosing" or seg_row is None or seg_row["status"] != "offered":
                 await query.answer(t(lang, "alert_stale"), show_alert=True)
                 return
+            pressed = query.message.message_id if query.message else None
             if button.action == "pick":
-                ok = await self.pick(session, button.idx, button.value, user_id)
+                ok = await self.pick(session, button.idx, button.value, user_id, pressed_message_id=pressed)
             else:
-                ok = await self.auto_pick(session, button.idx, user_id)
+                ok = await self.auto_pick(session, button.idx, user_id, pressed_message_id=pressed)
             await query.answer("✓" if ok else t(lang, "alert_done_already"))
         elif button.action == "cancel":
             if await self.cancel(session):

@@ -11,21 +11,32 @@ to the clip so the picture holds at its ends. Video takes the source frame whose
 time is nearest (read by timestamp, not by index: OpenCV's index seeks are off by one frame on
 clips whose first timestamps are irregular); the avatar interpolates the pose array.
 
-Route chosen for speed (measured on this 2-core machine)
---------------------------------------------------------
+Route chosen for speed (measured on this 2-core machine, shared with other work: load 2-5)
+-----------------------------------------------------------------------------------------
 Frames are produced in Python with OpenCV (decode by timestamp, ``cv2.resize`` into the
-frame, ``cv2.addWeighted`` for the blends, :func:`mannequin.draw_mannequin` for the avatar) and
-piped raw (bgr24) into one ffmpeg process that encodes H.264 (veryfast, CRF with a VBV cap
-from the size budget) and muxes the song as AAC. Primitive costs at 720p: decoding the 480p
-library H.264 ~980 frames/s, resize + pad ~800 frames/s, a blend ~860 frames/s, the mannequin
-~225 frames/s, x264 veryfast on piped 1280x720 frames ~5x real time at 25 fps. moviepy's
-per-frame path was not used: DESIGN.md measured it at 0.6-0.9x real time at 720p (its own
-compositing in float NumPy per frame), below the 2x target; an ffmpeg trim/setpts/xfade
-filtergraph (~3.3x per DESIGN.md) needs one trim per beat interval (~9 per shot, ~400 filters
-for a 3-minute song) and cannot draw the avatar, so one route now serves both modes.
-``choreo_engine.render_bench.bench_render`` measures the whole thing; figures from
-``python -m choreo_engine.render_bench`` (Vibe Ace, 61.5 s, 22 shots of the dancer video,
-median of 3 runs) are recorded in that module's docstring and in the final report.
+frame, ``cv2.addWeighted`` for the dissolves, :func:`mannequin.draw_mannequin` for the avatar),
+converted to I420 with ``cv2.cvtColor`` and piped raw into one ffmpeg process that encodes
+H.264 (veryfast, CRF 23 under a VBV cap from the size budget) and muxes the song as AAC.
+
+Primitive costs at 720p: decoding the 480p library H.264 ~980 frames/s, resize + pad ~800/s,
+a dissolve ~860/s, the mannequin ~225/s (4.4 ms); frame generation alone runs at ~25x real
+time (clips) and ~17x (avatar) at 1280x720, so x264 is the bottleneck. Piping I420 instead
+of bgr24 halves the bytes and skips ffmpeg's swscale: encoding went from 7.2x to 9.0x real
+time on the same 500 frames (and the colours round-trip closer: mean error 1.0 vs 2.0).
+
+Whole renders of Vibe Ace (61.5 s, 16 shots of the dancer video), x real time::
+
+    this route, clips 720x720 (the clip's own frame)      ~10x
+    this route, clips 1280x720, blurred side fill          6.5x   (black fill 7.1-7.7x)
+    this route, avatar 720x720 / 1280x720                  9.3x / 7.8x
+    ffmpeg filtergraph, clips 1280x720: 135 per-beat trim+setpts, concat, scale/pad, no
+      dissolves (experiment, same load as the 7.1x above)  8.4x
+    moviepy 2.2.1 per-frame path (DESIGN.md)               0.6-0.9x
+
+The filtergraph is only ~15 % faster and has no dissolves (xfade brings it to ~3.3x per
+DESIGN.md) and no avatar, so one Python route serves both modes; moviepy was not used.
+``python -m choreo_engine.render_bench`` measures previews and both modes against a plain
+ffmpeg concat of the same pieces (medians of 3 runs, in that module's docstring).
 
 Frames and sizes
 ----------------
@@ -237,6 +248,7 @@ class _ClipReader:
         self.prev: tuple[float, np.ndarray] | None = None
         self.cur: tuple[float, np.ndarray] | None = None
         self.eof = False
+        self.step = 1.0 / (self.cap.get(cv2.CAP_PROP_FPS) or 25.0)
 
     def close(self) -> None:
         self.cap.release()
@@ -246,15 +258,18 @@ class _ClipReader:
         if not ok or frame is None:
             self.eof = True
             return None
-        return self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, frame
+        pts = self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if self.cur is not None and pts <= self.cur[0]:  # a container without usable timestamps
+            pts = self.cur[0] + self.step
+        return pts, frame
 
     def _seek(self, t: float) -> None:
-        self.eof, self.prev = False, None
+        self.eof, self.prev, self.cur = False, None, None
         target = max(0.0, t - 0.3)
         self.cap.set(cv2.CAP_PROP_POS_MSEC, target * 1000.0)
         self.cur = self._read()
         if self.cur is None or self.cur[0] > t + 1e-3:
-            self.eof = False
+            self.eof, self.cur = False, None
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             self.cur = self._read()
         if self.cur is None:
@@ -625,7 +640,7 @@ def _encode(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int,
             song_path: str | os.PathLike, audio_start: float, audio_duration: float, video_kbps: float,
             crf: int, preset: str = "veryfast", audio_kbps: int = AUDIO_KBPS, fade: bool = False,
             progress: Callable[[float], None] | None = None) -> None:
-    """Pipe ``n_frames`` BGR frames into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC."""
+    """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.stem + ".part.mp4")
@@ -635,7 +650,7 @@ def _encode(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int,
         afilter = ["-af", f"afade=t=in:d=0.02,afade=t=out:st={audio_duration - 0.05:.3f}:d=0.05"]
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0",
         "-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}", "-i", str(song_path),
         "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-maxrate", f"{kbps}k",
@@ -652,7 +667,9 @@ def _encode(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int,
             for frame in frames:
                 if written >= n_frames:
                     break
-                proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+                # converted here (SIMD, BT.601 limited range like ffmpeg's default, and closer to the
+                # source): half the bytes through the pipe and no swscale in ffmpeg, ~25 % faster
+                proc.stdin.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).data)
                 written += 1
                 if progress is not None and written % step == 0:
                     progress(min(written / n_frames, 1.0))

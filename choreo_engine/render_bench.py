@@ -13,13 +13,17 @@ without retiming: a stream-copy concat (``-c copy``, the cost of cutting alone) 
 concat re-encoded at 1280x720 with the same x264 settings and AAC (the cost of a plain cut
 edit). Figures are medians of ``runs`` runs with their spread (see ``bench.summarize``).
 
-Measured on this 2-core machine (runs=3)::
+Measured on this 2-core machine (runs=3, machine shared with other work at load 4-5;
+``python -m choreo_engine.render_bench 3``), x real time unless noted::
 
-    preview (6 tiles, 3.7 s at 20 fps, 722x480)    ~1.4 s
-    clips   720x720  ~6.5x real time   1280x720 ~3.3x
-    avatar  720x720  ~6.5x real time   1280x720 ~3.8x
-    ffmpeg concat -c copy                 ~150x   (no decoding, keyframe cuts)
-    ffmpeg concat re-encoded 1280x720     ~4.6x
+    preview (6 tiles, 3.7 s at 20 fps, 722x480)          0.96 s per preview
+    clips   720x720  6.9x    1280x720 (blurred sides)  5.4x
+    avatar  720x720  8.9x    1280x720                  7.3x
+    ffmpeg concat -c copy                              48.7x  (no decoding, keyframe cuts)
+    ffmpeg concat re-encoded 1280x720 (black pad)       5.9x
+
+so the final video costs about what a plain ffmpeg cut-and-encode of the same pieces costs
+(0.92x of it at 1280x720 with blurred sides, 1.16x-1.5x in the clip's own square frame).
 """
 
 from __future__ import annotations

@@ -153,6 +153,11 @@ class SessionRepo:
             )
         return buttons
 
+    async def segment_buttons(self, session_id: str, idx: int) -> list[Button]:
+        rows = await self.db.fetchall("SELECT * FROM buttons WHERE session_id = ? AND idx = ? ORDER BY rowid",
+                                      (session_id, idx))
+        return [Button(r["token"], r["session_id"], r["idx"], r["action"], r["value"]) for r in rows]
+
     async def button(self, token: str) -> Button | None:
         row = await self.db.fetchone("SELECT * FROM buttons WHERE token = ?", (token,))
         return Button(row["token"], row["session_id"], row["idx"], row["action"], row["value"]) if row else None

@@ -198,3 +198,122 @@ def test_forged_stale_and_double_taps_change_nothing(data_dir, tmp_path):
     con = sqlite3.connect(data_dir / "choreo.db")
     assert con.execute("SELECT idx, rank FROM picks").fetchall() == [(0, 3)]
     assert con.execute("SELECT status FROM sessions").fetchone()[0] == "cancelled"
+
+
+def _start_bot_process(emu, data_dir: Path, log: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": emu.token, "TELEGRAM_API_BASE_URL": emu.base_url,
+           "TELEGRAM_API_FILE_URL": emu.base_file_url, "CHOREO_DATA_DIR": str(data_dir), "CHOREO_WORKERS": "2"}
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "bot"], env=env, stdout=open(log, "ab"),
+                            stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
+
+
+def _segment_status(data_dir: Path, idx: int) -> str | None:
+    con = sqlite3.connect(data_dir / "choreo.db")
+    try:
+        row = con.execute("SELECT status FROM session_segments WHERE idx = ?", (idx,)).fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def _unfinished_jobs(data_dir: Path) -> int:
+    con = sqlite3.connect(data_dir / "choreo.db")
+    try:
+        return con.execute("SELECT COUNT(*) FROM jobs WHERE status != 'done'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
+    """SIGKILL the bot twice mid-session; after each start the session goes on, old buttons work."""
+    import signal
+
+    song = song_excerpt(tmp_path, ("music", "hyperrogue", "hr3-desert.ogg"), 24, "m4a")
+    log = tmp_path / "bot.log"
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            ed = emu.make_user("Ed", "ed")
+            chat = emu.make_private_chat(ed)
+            proc = _start_bot_process(emu, data_dir, log)
+            try:
+                emu.send_file(chat, ed, song, kind="document", mime_type="audio/mp4", file_name="caribbean.m4a")
+                await wait(emu, lambda e: previews(e, chat["id"]), 180)
+                first = previews(emu, chat["id"])[0]
+                emu.press_button(chat, ed, first["message_id"], button(first, "1"))
+                await wait(emu, lambda e: len(previews(e, chat["id"])) >= 2, 120)
+                second = previews(emu, chat["id"])[1]
+                # 1: killed while idle, waiting for a pick (once the bot has recorded its preview)
+                await wait(emu, lambda e: _segment_status(data_dir, 1) == "offered", 30)
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                proc = _start_bot_process(emu, data_dir, log)
+                emu.press_button(chat, ed, second["message_id"], button(second, "2"))  # a button from before the kill
+                # 2: killed at once, while the next segment's job is queued or running
+                await wait(emu, lambda e: e.message(chat["id"], second["message_id"])["reply_markup"] is None, 120)
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                proc = _start_bot_process(emu, data_dir, log)
+                await wait(emu, lambda e: len(previews(e, chat["id"])) >= 3, 180)
+                third = previews(emu, chat["id"])[2]
+                emu.press_button(chat, ed, third["message_id"], button(third, "✨"))
+                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 240)
+                await wait(emu, lambda e: _unfinished_jobs(data_dir) == 0, 30)
+                assert emu.violations == []
+                return len(previews(emu, chat["id"]))
+            finally:
+                proc.kill()
+                proc.wait()
+
+    n_previews = asyncio.run(scenario())
+    assert n_previews == 3  # no preview was sent twice
+    con = sqlite3.connect(data_dir / "choreo.db")
+    picks = con.execute("SELECT idx, rank, source FROM picks ORDER BY idx").fetchall()
+    assert picks[:2] == [(0, 1, "user"), (1, 2, "user")]
+    assert picks[2][2] == "auto" and [p[0] for p in picks] == list(range(len(picks)))
+    assert con.execute("SELECT status FROM sessions").fetchone()[0] == "done"
+
+
+def test_ten_users_at_once(data_dir, tmp_path):
+    tracks = [("music", "xmoto", "MadeiraStew.ogg"), ("music", "xmoto", "speeditup.ogg"),
+              ("music", "hyperrogue", "hr-domina-hunting.ogg"), ("music", "extremetuxracer", "start1-jt.ogg"),
+              ("music", "librosa-data", "Karissa_Hobbs_-_Lets_Go_Fishin.hq.ogg")]
+    songs = [song_excerpt(tmp_path, tracks[i % len(tracks)], 12, "mp3", start=10 + 15 * (i // len(tracks)))
+             for i in range(10)]
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir)):
+                users = [emu.make_user(f"User{i}", f"user{i}") for i in range(10)]
+                chats = [emu.make_private_chat(u) for u in users]
+                for u, c, s in zip(users, chats, songs):
+                    emu.send_file(c, u, s, kind="audio", mime_type="audio/mpeg")
+                # everyone sees their place in the queue
+                await wait(emu, lambda e: all(any("queue" in (m.get("text") or "") for m in e.bot_messages(c["id"]))
+                                              for c in chats), 60)
+                positions = sorted(int(next(m["text"] for m in emu.bot_messages(c["id"]) if "queue" in (m.get("text") or ""))
+                                       .split("number ")[1].split(" ")[0]) for c in chats)
+                assert positions[-1] >= 5  # the queue really was a queue
+                pressed: set[int] = set()
+                done: set[int] = set()
+                while len(done) < 10:
+                    await wait(emu, lambda e: any((previews(e, c["id"]) and c["id"] not in pressed) or
+                                                  (c["id"] not in done and any(m["kind"] == "photo" for m in e.bot_messages(c["id"])))
+                                                  for c in chats), 400)
+                    for u, c in zip(users, chats):
+                        if c["id"] not in pressed and previews(emu, c["id"]):
+                            offer = previews(emu, c["id"])[0]
+                            emu.press_button(c, u, offer["message_id"], button(offer, "✨"))
+                            pressed.add(c["id"])
+                        if any(m["kind"] == "photo" for m in emu.bot_messages(c["id"])):
+                            done.add(c["id"])
+                assert emu.violations == []
+                assert emu.rate_limited == []
+
+    asyncio.run(scenario())
+    con = sqlite3.connect(data_dir / "choreo.db")
+    assert [r[0] for r in con.execute("SELECT status FROM sessions")] == ["done"] * 10
