@@ -212,6 +212,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bot import benchmarks
 
         _print_json(benchmarks.bench_plan(runs=args.runs))
+    elif args.what == "render":
+        from choreo_engine import render_bench
+
+        _print_json(render_bench.bench_render(runs=args.runs))
     elif args.what == "retrieval":
         from choreo_engine import retrieval_eval
 
@@ -297,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot"])
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tracks", type=int, default=0, help="retrieval: limit the number of tracks (0 = all)")

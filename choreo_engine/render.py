@@ -46,7 +46,8 @@ aspect is, unless given, the sources' median aspect snapped to 16:9, 4:3, 1:1, 3
 ``height`` is its shorter side (720 -> 1280x720, 720x720 or 720x1280). The final video's bitrate
 is capped by a VBV budget computed from the duration and ``max_bytes``; when the budget would
 give fewer than ``MIN_BITS_PER_PIXEL`` the frame is made smaller, and the file size is checked
-after encoding (re-encoded at 70 % of the bitrate when it is still over).
+after encoding (re-encoded with less bitrate, and smaller, when it is still over). The sound is
+AAC at 128 kbit/s, less (down to 48) when it alone would take over 35 % of the budget.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ __all__ = [
     "RenderError",
     "Shot",
     "VideoInfo",
+    "audio_bitrate",
     "frame_size",
+    "preview_layout",
     "render_final",
     "render_preview",
     "render_sheet",
@@ -81,6 +84,7 @@ __all__ = [
     "retime_poses",
     "schedule",
     "sheet_size",
+    "snap_aspect",
     "source_frame_times",
     "stage_poses",
     "video_bitrate_budget",

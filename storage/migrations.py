@@ -146,4 +146,30 @@ MIGRATIONS: list[str] = [
         UNIQUE (session_id, mode)
     );
     """,
+    # 3: group chats: per-chat pick mode, votes per segment, vote deadlines
+    """
+    CREATE TABLE chat_settings (
+        chat_id             INTEGER PRIMARY KEY,
+        mode                TEXT NOT NULL DEFAULT 'owner' CHECK (mode IN ('owner', 'vote')),
+        changed_by          INTEGER,
+        changed_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE votes (
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx                 INTEGER NOT NULL,
+        user_id             INTEGER NOT NULL,
+        rank                INTEGER NOT NULL,
+        at                  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (session_id, idx, user_id)
+    );
+    CREATE TABLE vote_history (
+        id                  INTEGER PRIMARY KEY,
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        idx                 INTEGER NOT NULL,
+        user_id             INTEGER NOT NULL,
+        rank                INTEGER NOT NULL,
+        at                  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ALTER TABLE session_segments ADD COLUMN vote_deadline REAL
+    """,
 ]

@@ -248,6 +248,76 @@ class SessionRepo:
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'")
         return int(row["n"])
 
+    # ------------------------------------------------------------------ groups: mode and votes
+    async def chat_mode(self, chat_id: int) -> str:
+        row = await self.db.fetchone("SELECT mode FROM chat_settings WHERE chat_id = ?", (chat_id,))
+        return row["mode"] if row else "owner"
+
+    async def set_chat_mode(self, chat_id: int, mode: str, user_id: int) -> None:
+        """The mode for the chat's new sessions and for its open ones."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO chat_settings (chat_id, mode, changed_by) VALUES (?, ?, ?)
+                   ON CONFLICT (chat_id) DO UPDATE SET mode = excluded.mode, changed_by = excluded.changed_by,
+                   changed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""", (chat_id, mode, user_id))
+            await conn.execute(
+                f"UPDATE sessions SET mode = ? WHERE chat_id = ? AND status IN ({', '.join('?' * len(OPEN_STATUSES))})",
+                (mode, chat_id, *OPEN_STATUSES))
+
+    async def vote(self, session_id: str, idx: int, user_id: int, rank: int) -> bool:
+        """One vote per person per segment; a second tap moves it. False if the segment is closed."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("SELECT status FROM session_segments WHERE session_id = ? AND idx = ?",
+                                     (session_id, idx))
+            row = await cur.fetchone()
+            if row is None or row["status"] != "offered":
+                return False
+            await conn.execute(
+                """INSERT INTO votes (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (session_id, idx, user_id) DO UPDATE SET rank = excluded.rank,
+                   at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""", (session_id, idx, user_id, rank))
+            await conn.execute("INSERT INTO vote_history (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)",
+                               (session_id, idx, user_id, rank))
+            return True
+
+    async def vote_counts(self, session_id: str, idx: int) -> dict[int, int]:
+        rows = await self.db.fetchall(
+            "SELECT rank, COUNT(*) AS n FROM votes WHERE session_id = ? AND idx = ? GROUP BY rank", (session_id, idx))
+        return {r["rank"]: r["n"] for r in rows}
+
+    async def set_vote_deadline(self, session_id: str, idx: int, deadline: float | None) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE session_segments SET vote_deadline = ? WHERE session_id = ? AND idx = ?",
+                               (deadline, session_id, idx))
+
+    async def due_votes(self, now: float) -> list[tuple[str, int]]:
+        rows = await self.db.fetchall(
+            """SELECT s.session_id, s.idx FROM session_segments s JOIN sessions x ON x.id = s.session_id
+               WHERE s.status = 'offered' AND s.vote_deadline IS NOT NULL AND s.vote_deadline <= ?
+               AND x.status = 'choosing'""", (now,))
+        return [(r["session_id"], r["idx"]) for r in rows]
+
+    async def close_chat(self, chat_id: int, reason: str) -> int:
+        """The bot left the chat: its open sessions end here, quietly."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                f"""UPDATE sessions SET status = 'cancelled', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                    WHERE chat_id = ? AND status IN ({', '.join('?' * len(OPEN_STATUSES))})""",
+                (reason, chat_id, *OPEN_STATUSES))
+            await conn.execute(
+                "UPDATE jobs SET status = 'done' WHERE status = 'queued' AND session_id IN "
+                "(SELECT id FROM sessions WHERE chat_id = ?)", (chat_id,))
+            return cur.rowcount
+
+    async def finished_for_user(self, owner_id: int, query: str = "", limit: int = 20) -> list[dict]:
+        """The user's finished dances that have an uploaded video (for inline sharing)."""
+        rows = await self.db.fetchall(
+            """SELECT s.id, s.song_name, s.finished_at, r.mode, f.file_id FROM sessions s
+               JOIN results r ON r.session_id = s.id JOIN file_cache f ON f.sha256 = r.video_sha256
+               WHERE s.owner_id = ? AND s.status = 'done' AND s.song_name LIKE ?
+               ORDER BY s.finished_at DESC, r.mode LIMIT ?""", (owner_id, f"%{query}%", limit))
+        return [dict(r) for r in rows]
+
     # ------------------------------------------------------------------ results and the file cache
     async def store_result(self, session_id: str, mode: str, video_path: str, sheet_path: str | None,
                            video_sha256: str) -> None:
