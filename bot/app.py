@@ -9,13 +9,15 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from . import handlers
+from . import groups, handlers
 from .config import BotSettings
 from .ratelimit import ChatRateLimiter
 from .service import ChoreoService
@@ -44,6 +46,8 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         await app.bot.set_my_commands([
             BotCommand("start", "how Choreo works"), BotCommand("help", "how Choreo works"),
             BotCommand("cancel", "stop the current song"), BotCommand("history", "your dances"),
+            BotCommand("choreo", "in groups: reply to a song to choreograph it"),
+            BotCommand("mode", "in groups: /mode vote or /mode owner"),
         ])
 
     async def post_shutdown(app: Application) -> None:
@@ -72,7 +76,12 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     app.add_handler(CommandHandler(["start", "help"], handlers.start_or_help))
     app.add_handler(CommandHandler("cancel", handlers.cancel))
     app.add_handler(CommandHandler("history", handlers.history))
+    app.add_handler(CommandHandler("choreo", groups.choreo_command))
+    app.add_handler(CommandHandler("mode", groups.mode_command))
     app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_handler(InlineQueryHandler(groups.inline_share))
+    app.add_handler(ChatMemberHandler(groups.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & SONG_FILTER, groups.group_song))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & SONG_FILTER, handlers.song))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, handlers.unsupported))
     app.add_error_handler(on_error)

@@ -249,6 +249,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_demo(argparse.Namespace(song=None, mode="clips", output=None))
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """A local chat page in the browser, on the bot's real code (no Telegram needed)."""
+    from bot.sandbox.web import run_sandbox
+
+    run_sandbox(port=args.port, host=args.host)
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -299,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bot)
     p = sub.add_parser("run", help="what `make run` does: the bot with a token, else the offline demo")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sandbox", help="try the bot without Telegram: a chat page in the browser")
+    p.add_argument("--port", type=int, default=8080, help="web page port (default 8080; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this computer only)")
+    p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
     p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot"])

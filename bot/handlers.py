@@ -74,6 +74,11 @@ async def song(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def accept_song(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, found) -> None:
+    """Check size and length from the message (before any download), then queue the song.
+
+    ``message`` is the one holding the song (in a group, possibly someone else's message that
+    /choreo replied to); the session belongs to whoever asked.
+    """
     service = service_of(context)
     lang = lang_of(update)
     media, name, duration = found
@@ -87,7 +92,7 @@ async def accept_song(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
             t(lang, "too_long", minutes=duration / 60, max_minutes=service.settings.max_song_seconds / 60))
         return
     await service.new_song(message, media.file_id, media.file_unique_id, name, duration, lang,
-                           display_name(update.effective_user))
+                           update.effective_user.id, display_name(update.effective_user))
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -34,6 +34,13 @@ PROGRESS_MIN_INTERVAL = 3.0  # seconds between edits of one progress message
 N_CANDIDATES = 6
 
 
+def whose(session: dict) -> str:
+    """In a group every message says whose song it is."""
+    if session.get("chat_type", "private") == "private":
+        return ""
+    return t(session["language"], "owner_suffix", owner=html.escape(session["owner_name"]))
+
+
 def _fmt_time(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}:{s:02d}"
@@ -50,6 +57,7 @@ class ChoreoService:
         self._runners: list[asyncio.Task] = []
         self._last_edit: dict[int, float] = {}  # progress message id -> monotonic time of the last edit
         self._session_locks: dict[str, asyncio.Lock] = {}
+        self._vote_edits: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, bot: Bot) -> None:
@@ -94,14 +102,17 @@ class ChoreoService:
 
     # ------------------------------------------------------------------ new songs
     async def new_song(self, message: Message, file_id: str, unique_id: str | None, song_name: str,
-                       duration: float | None, lang: str, owner_name: str) -> str:
+                       duration: float | None, lang: str, owner_id: int, owner_name: str) -> str:
         session_id, job_id = await self.sessions.create(
-            chat_id=message.chat_id, chat_type=message.chat.type, owner_id=message.from_user.id,
+            chat_id=message.chat_id, chat_type=message.chat.type, owner_id=owner_id,
             owner_name=owner_name, language=lang, song_name=song_name, song_file_id=file_id,
             song_unique_id=unique_id, song_duration=duration, source_message_id=message.message_id)
+        if message.chat.type != "private":
+            await self.sessions.update(session_id, mode=await self.sessions.chat_mode(message.chat_id))
+        session = await self.sessions.get(session_id)
         position = await self.sessions.queue_position(job_id)
         sent = await self.bot.send_message(
-            message.chat_id, t(lang, "queued", song=html.escape(song_name), position=position),
+            message.chat_id, t(lang, "queued", song=html.escape(song_name), position=position) + whose(session),
             reply_to_message_id=message.message_id, parse_mode="HTML")
         await self.sessions.update(session_id, progress_message_id=sent.message_id)
         self._last_edit[sent.message_id] = time.monotonic()
@@ -122,7 +133,7 @@ class ChoreoService:
             if not force:
                 return
             await asyncio.sleep(wait)
-        text = t(session["language"], key, song=html.escape(session["song_name"]), **values)
+        text = t(session["language"], key, song=html.escape(session["song_name"]), **values) + whose(session)
         self._last_edit[message_id] = time.monotonic()
         try:
             await self.bot.edit_message_text(text, session["chat_id"], message_id, parse_mode="HTML")
@@ -134,6 +145,7 @@ class ChoreoService:
         while True:
             job = await self.sessions.claim_job()
             if job is None:
+                await self._close_due_votes()
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -145,6 +157,12 @@ class ChoreoService:
                 await self.sessions.finish_job(job["id"], "done")
             except asyncio.CancelledError:
                 raise  # shutting down: the job stays 'running' and is re-queued at the next start
+            except Forbidden as exc:  # the bot was removed from the chat or blocked: close quietly
+                log.info("job %s: chat is gone (%s); closing its sessions", job["id"], exc)
+                await self.sessions.finish_job(job["id"], "done")
+                session = await self.sessions.get(job["session_id"])
+                if session:
+                    await self.sessions.close_chat(session["chat_id"], f"chat unavailable: {exc}")
             except Exception as exc:
                 log.exception("job %s failed", job)
                 await self.sessions.finish_job(job["id"], "failed")
@@ -226,11 +244,15 @@ class ChoreoService:
         lang = session["language"]
         seg = analysis["segments"][idx]
         caption = t(lang, "offer", part=idx + 1, total=session["n_segments"], start=_fmt_time(seg["start"]),
-                    end=_fmt_time(seg["end"]), song=html.escape(session["song_name"]))
+                    end=_fmt_time(seg["end"]), song=html.escape(session["song_name"])) + whose(session)
+        if session["mode"] == "vote":
+            caption += t(lang, "vote_hint", minutes=max(1, round(self.settings.vote_timeout_seconds / 60)))
         if result["note"]:
             caption += t(lang, "offer_short", note=html.escape(result["note"]))
         ranks = [c["rank"] for c in result["candidates"]]
         actions = [("pick", r) for r in ranks] + [("auto", None), ("cancel", None)]
+        if session["mode"] == "vote":
+            actions.append(("close", None))
         # A re-run after a crash between sending and recording reuses the same tokens, so the
         # buttons of a preview that did go out keep working alongside the new one.
         buttons = await self.sessions.segment_buttons(session["id"], idx)
@@ -242,6 +264,8 @@ class ChoreoService:
                                              parse_mode="HTML", supports_streaming=True,
                                              filename=f"part-{idx + 1}.mp4")
         await self.sessions.offer(session["id"], idx, sent.message_id)
+        if session["mode"] == "vote":
+            await self.sessions.set_vote_deadline(session["id"], idx, time.time() + self.settings.vote_timeout_seconds)
 
     def offer_keyboard(self, lang: str, buttons: list[Button], counts: dict[int, int] | None = None) -> InlineKeyboardMarkup:
         picks = [b for b in buttons if b.action == "pick"]
@@ -294,7 +318,7 @@ class ChoreoService:
             [InlineKeyboardButton(t(lang, "btn_share"), switch_inline_query=session["song_name"][:64])],
         ])
         caption = t(lang, "done", song=html.escape(session["song_name"]), minutes=minutes, seconds=seconds,
-                    mode=t(lang, f"mode_{mode}"))
+                    mode=t(lang, f"mode_{mode}")) + whose(session)
         sent = await self.send_cached_video(session["chat_id"], result["video_path"], result["video_sha256"], caption,
                                             markup, analysis["duration"])
         first_result = session.get("finished_at") is None
@@ -390,14 +414,25 @@ class ChoreoService:
 
     # ------------------------------------------------------------------ buttons
     async def may_choose(self, session: dict, user_id: int, button: Button, query) -> bool:
-        """Only the person who started the session picks (groups can vote instead: see bot.groups)."""
-        if user_id == session["owner_id"]:
+        """Only the person who started the session picks; in vote mode everyone taps 1-6."""
+        if user_id == session["owner_id"] or (session["mode"] == "vote" and button.action == "pick"):
             return True
         await query.answer(t(session["language"], "alert_owner_only", name=session["owner_name"]), show_alert=True)
         return False
 
     async def handle_button(self, session: dict, button: Button, user_id: int, query) -> None:
         lang = session["language"]
+        if button.action == "pick" and session["mode"] == "vote":
+            await self.cast_vote(session, button, user_id, query)
+            return
+        if button.action == "close":
+            seg_row = await self.sessions.segment(session["id"], button.idx)
+            if session["status"] != "choosing" or seg_row is None or seg_row["status"] != "offered":
+                await query.answer(t(lang, "alert_stale"), show_alert=True)
+                return
+            await query.answer()
+            await self.close_vote(session, button.idx)
+            return
         if button.action in ("pick", "auto"):
             seg_row = await self.sessions.segment(session["id"], button.idx)
             if seg_row and seg_row["status"] == "picked":
@@ -429,3 +464,56 @@ class ChoreoService:
             await self.bot.send_message(session["chat_id"], t(lang, "again"))
         else:
             await query.answer(t(lang, "alert_stale"), show_alert=True)
+
+    # ------------------------------------------------------------------ group votes
+    VOTE_EDIT_DELAY = 2.0  # seconds: vote counts are shown in one edit per burst of taps
+
+    async def cast_vote(self, session: dict, button: Button, user_id: int, query) -> None:
+        lang = session["language"]
+        if session["status"] != "choosing" or not await self.sessions.vote(session["id"], button.idx, user_id, button.value):
+            await query.answer(t(lang, "alert_stale"), show_alert=True)
+            return
+        await query.answer(t(lang, "vote_counted", rank=button.value))
+        key = (session["id"], button.idx)
+        if key not in self._vote_edits:
+            self._vote_edits.add(key)
+            asyncio.get_running_loop().call_later(
+                self.VOTE_EDIT_DELAY, lambda: asyncio.ensure_future(self._show_votes(*key)))
+
+    async def _show_votes(self, session_id: str, idx: int) -> None:
+        self._vote_edits.discard((session_id, idx))
+        session = await self.sessions.get(session_id)
+        seg_row = await self.sessions.segment(session_id, idx)
+        if not session or not seg_row or seg_row["status"] != "offered" or not seg_row["preview_message_id"]:
+            return
+        counts = await self.sessions.vote_counts(session_id, idx)
+        buttons = await self.sessions.segment_buttons(session_id, idx)
+        try:
+            await self.bot.edit_message_reply_markup(session["chat_id"], seg_row["preview_message_id"],
+                                                     reply_markup=self.offer_keyboard(session["language"], buttons, counts))
+        except BadRequest as exc:
+            log.debug("vote count edit skipped: %s", exc)
+        except Forbidden:
+            await self.sessions.close_chat(session["chat_id"], "chat unavailable")
+
+    async def close_vote(self, session: dict, idx: int) -> bool:
+        """The most voted candidate wins; a tie goes to the higher-ranked one; no votes: rank 1.
+
+        The caller holds the session's lock.
+        """
+        counts = await self.sessions.vote_counts(session["id"], idx)
+        winner = min(counts, key=lambda r: (-counts[r], r)) if counts else 1
+        await self.sessions.set_vote_deadline(session["id"], idx, None)
+        return await self.pick(session, idx, winner, None, source="vote")
+
+    async def _close_due_votes(self) -> None:
+        for session_id, idx in await self.sessions.due_votes(time.time()):
+            async with self.lock(session_id):
+                session = await self.sessions.get(session_id)
+                seg_row = await self.sessions.segment(session_id, idx)
+                if not session or session["status"] != "choosing" or not seg_row or seg_row["status"] != "offered":
+                    continue
+                try:
+                    await self.close_vote(session, idx)
+                except Forbidden:
+                    await self.sessions.close_chat(session["chat_id"], "chat unavailable")
