@@ -142,7 +142,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if session is None or session["chat_id"] != update.effective_chat.id:
         await query.answer(t(lang, "alert_unknown"), show_alert=True)
         return
-    if found.action in ("pick", "auto", "cancel") and not await service.may_choose(session, user_id, found, query):
+    if found.action in ("pick", "auto", "cancel", "close") and not await service.may_choose(session, user_id, found, query):
         return
     async with service.lock(session["id"]):
         session = await service.sessions.get(session["id"])

@@ -56,8 +56,14 @@ def song_excerpt(tmp: Path, track: tuple[str, ...], seconds: float, ext: str = "
     return out
 
 
-async def wait(emu: TelegramEmulator, predicate, timeout: float = 120.0):
-    return await emu.wait_for_async(predicate, timeout=timeout)
+async def wait(emu: TelegramEmulator, predicate, timeout: float = 120.0, explain=None):
+    """Wait for ``predicate``; on a timeout, ``explain(emu)`` is added to the error."""
+    try:
+        return await emu.wait_for_async(predicate, timeout=timeout)
+    except TimeoutError as exc:
+        if explain is None:
+            raise
+        raise TimeoutError(f"{exc}\n{explain(emu)!r}") from None
 
 
 def previews(emu: TelegramEmulator, chat_id: int) -> list[dict]:

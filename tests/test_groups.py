@@ -97,7 +97,7 @@ def test_vote_mode_with_a_moved_vote_and_a_tie(data_dir, tmp_path):
                 # a tie, 1 vote each for 3 and 2: the higher-ranked candidate (2) wins
                 emu.press_button(group, ann, second["message_id"], button(second, "3"))
                 emu.press_button(group, bo, second["message_id"], button(second, "2"))
-                await wait(emu, lambda e: len(e.callback_answers) >= 8, 10)
+                await wait(emu, lambda e: len(e.callback_answers) >= 8, 10, lambda e: e.callback_answers)
                 emu.press_button(group, cy, second["message_id"], button(second, "🗳"))
                 await wait(emu, lambda e: len(_group_previews(e, group["id"])) >= 3 or _finals(e, group["id"]), 120)
                 if not _finals(emu, group["id"]):
