@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/choreo run
 
 test: $(STAMP)
+	sh scripts/install-browser.sh
 	$(BIN)/python -m pytest -q -ra
 
 bench: $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -245,7 +246,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         app.run(settings)
         return 0
-    print("No TELEGRAM_BOT_TOKEN: running the offline demo instead (set a token in .env for the bot).")
+    from choreo_engine.settings import shared_data_dir
+
+    if (shared_data_dir() / "telegram" / "api.json").exists():
+        print("No TELEGRAM_BOT_TOKEN: starting the local sandbox chat (the real bot, in your browser).")
+        return cmd_sandbox(argparse.Namespace(port=int(os.environ.get("CHOREO_SANDBOX_PORT", "8080")),
+                                              host="127.0.0.1"))
+    # The sandbox's Bot API emulator checks every request against the spec in ../shared.
+    print("No TELEGRAM_BOT_TOKEN and no Bot API spec for the sandbox: running the offline demo instead.")
     return cmd_demo(argparse.Namespace(song=None, mode="clips", output=None))
 
 
