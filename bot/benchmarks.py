@@ -172,3 +172,44 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
                                 "library_original_pairs": table(own), "sigma_seconds": metrics.SIGMA_SECONDS,
                                 "speed_smoothing_seconds": metrics.SPEED_SMOOTHING_SECONDS}
     return result
+
+
+def bench_bot(runs: int = 3) -> dict:
+    """Seconds from a 3-minute song's arrival to its first preview, through the real bot and the
+    Bot API emulator (a copy of the library; one song at a time)."""
+    import shutil
+    import subprocess
+
+    from .config import BotSettings
+    from .sandbox.emulator import TelegramEmulator
+    from .sandbox.web import BotRunner
+
+    settings = BotSettings.from_env()
+    if asyncio.run(starter_library.ensure_library(settings.engine)) is not None:
+        asyncio.run(library_admin.add_videos([shared_data_dir().joinpath(*DANCER)], settings=settings.engine))
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = tmp / "data"
+        shutil.copytree(settings.engine.data_dir, data, ignore=shutil.ignore_patterns("sessions", "index", "demo", "sandbox"))
+        song = tmp / "three-minutes.mp3"
+        subprocess.run([audio.ffmpeg_exe(), "-v", "error", "-i", str(_three_minute_song(tmp)), "-c:a", "libmp3lame",
+                        str(song)], check=True)
+        with TelegramEmulator() as emu:
+            bot_settings = dataclasses.replace(settings, token=emu.token, api_base_url=emu.base_url,
+                                               api_file_url=emu.base_file_url,
+                                               engine=dataclasses.replace(settings.engine, data_dir=data))
+            runner = BotRunner(bot_settings)
+            runner.start()
+            try:
+                for i in range(runs):
+                    user = emu.make_user(f"Bench{i}", f"bench{i}")
+                    chat = emu.make_private_chat(user)
+                    t0 = time.perf_counter()
+                    emu.send_file(chat, user, song, kind="audio", mime_type="audio/mpeg")
+                    emu.wait_for(lambda e: any(m["kind"] == "video" for m in e.bot_messages(chat["id"])), timeout=300)
+                    times.append(time.perf_counter() - t0)
+            finally:
+                runner.stop()
+    return {"benchmark": "bot", "song_seconds": 180, "seconds_to_first_preview": summarize(times),
+            "workers": settings.workers}

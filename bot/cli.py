@@ -213,6 +213,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bot import benchmarks
 
         _print_json(benchmarks.bench_plan(runs=args.runs))
+    elif args.what == "bot":
+        from bot import benchmarks
+
+        _print_json(benchmarks.bench_bot(runs=args.runs))
     elif args.what == "render":
         from choreo_engine import render_bench
 
