@@ -49,7 +49,16 @@ def bench_library(runs: int = 3, songs: int = 40, build: bool = True) -> dict:
             f"own_size_{size[0]}x{size[1]}": summarize([_pose_fps(frames) for _ in range(runs)]),
         },
     }
-    if build:
+    if not songs:  # no timed build: sizes of the library in CHOREO_DATA_DIR
+        stats = asyncio.run(library_admin.library_stats())
+        minutes = stats["dance_minutes"] or 1.0
+        result.update({
+            "library_segments": stats["segments"], "dance_minutes": minutes,
+            "database_kb_per_dance_minute": round(stats["database_bytes"] / 1024 / minutes, 1),
+            "npz_kb_per_dance_minute": round(stats["pose_files_bytes"] / 1024 / minutes, 1),
+            "video_kb_per_dance_minute": round(stats["video_files_bytes"] / 1024 / minutes, 1),
+        })
+    elif build:
         with tempfile.TemporaryDirectory() as tmp:
             settings = dataclasses.replace(Settings.from_env(), data_dir=Path(tmp) / "data")
             t0 = time.perf_counter()
