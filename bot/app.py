@@ -97,7 +97,7 @@ def run(settings: BotSettings | None = None) -> None:
     settings = settings or BotSettings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    built = asyncio.run(ensure_library(settings.engine))
+    built = asyncio.run(ensure_library(settings.engine, show_progress=True))
     if built:
         log.info("built the starter library: %s", built)
     app = build_application(settings)

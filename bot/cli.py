@@ -134,7 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from choreo_engine.settings import Settings
 
     settings = Settings.from_env()
-    built = asyncio.run(starter_library.ensure_library(settings))
+    built = asyncio.run(starter_library.ensure_library(settings, show_progress=True))
     if built:
         print(f"built the starter library: {built['added']} clips, {built['segments']} segments "
               f"in {built['seconds']:.0f} s")

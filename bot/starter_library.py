@@ -59,7 +59,8 @@ async def build(n_songs: int = DEFAULT_SONGS, workers: int = 2, show_progress: b
             "seconds": time.perf_counter() - started, "songs_planned": n_songs}
 
 
-async def ensure_library(settings: Settings | None = None, n_songs: int = DEFAULT_SONGS) -> dict | None:
+async def ensure_library(settings: Settings | None = None, n_songs: int = DEFAULT_SONGS,
+                         show_progress: bool = False) -> dict | None:
     """Build the starter library when the library is empty (first start); None when not needed."""
     db, repo = await open_library(settings)
     try:
@@ -68,4 +69,6 @@ async def ensure_library(settings: Settings | None = None, n_songs: int = DEFAUL
         await db.close()
     if count:
         return None
-    return await build(n_songs, settings=settings)
+    if show_progress:
+        print("First start: building the starter dance library (a few minutes, only once)...", flush=True)
+    return await build(n_songs, settings=settings, show_progress=show_progress)

@@ -833,17 +833,8 @@ class _Handler(BaseHTTPRequestHandler):
 async def _ensure_library(engine_settings) -> dict | None:
     """The starter library on first start, with a progress bar in the terminal."""
     from bot import starter_library
-    from bot.library_admin import open_library
 
-    db, repo = await open_library(engine_settings)
-    try:
-        count = await repo.count_segments()
-    finally:
-        await db.close()
-    if count:
-        return None
-    print("First start: building the starter dance library (a few minutes, only once)...", flush=True)
-    return await starter_library.build(starter_library.DEFAULT_SONGS, show_progress=True, settings=engine_settings)
+    return await starter_library.ensure_library(engine_settings, show_progress=True)
 
 
 def run_sandbox(port: int = 8080, host: str = "127.0.0.1", settings=None) -> None:
