@@ -289,10 +289,7 @@ async def forget_sandbox_run(db_path: Path, chat_ids: list[int]) -> tuple[int, i
         closed = 0
         for chat_id in chat_ids:
             closed += await repo.close_chat(chat_id, "the sandbox stopped (its chats do not outlive it)")
-        async with db.transaction() as conn:
-            cur = await conn.execute("DELETE FROM file_cache WHERE file_id GLOB ? AND length(file_id) < 40",
-                                     (_EMULATOR_FILE_ID,))
-            dropped = cur.rowcount
+        dropped = await repo.forget_file_ids(_EMULATOR_FILE_ID)
     finally:
         await db.close()
     return closed, dropped
