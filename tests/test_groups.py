@@ -132,6 +132,9 @@ def test_two_sessions_at_once_then_sharing(data_dir, tmp_path):
                     offer = _group_previews(emu, group["id"], name)[0]
                     emu.press_button(group, user, offer["message_id"], button(offer, "✨"))
                 await wait(emu, lambda e: _finals(e, group["id"], "@ann") and _finals(e, group["id"], "@bo"), 240)
+                # the bot records a result (and its file id) right after sending it
+                await wait(emu, lambda e: _db(data_dir).execute(
+                    "SELECT COUNT(*) FROM sessions WHERE status = 'done'").fetchone()[0] == 2, 20)
                 final = _finals(emu, group["id"], "@ann")[0]
                 share = [b for row in final["reply_markup"]["inline_keyboard"] for b in row if "switch_inline_query" in b]
                 assert share, "the final message has a share button"
