@@ -234,9 +234,6 @@ class ChoreoService:
         result = await self._engine(worker.offer, analysis, descriptors, idx, picked, session["song_path"],
                                     str(out), self.settings.engine)
         await self.sessions.store_candidates(session["id"], idx, result["candidates"])
-        if idx == 0:
-            await self.progress(session, "ready", force=True, segments=session["n_segments"],
-                                tempo=round(analysis["tempo"]))
         if not result["candidates"]:
             # nothing fits this part at all: choose automatically from what the planner allows
             await self.auto_pick(session, idx, user_id=None)
@@ -264,6 +261,9 @@ class ChoreoService:
                                              parse_mode="HTML", supports_streaming=True,
                                              filename=f"part-{idx + 1}.mp4")
         await self.sessions.offer(session["id"], idx, sent.message_id)
+        if idx == 0:  # after the preview, so the throttled edit never delays it
+            await self.progress(session, "ready", force=True, segments=session["n_segments"],
+                                tempo=round(analysis["tempo"]))
         if session["mode"] == "vote":
             await self.sessions.set_vote_deadline(session["id"], idx, time.time() + self.settings.vote_timeout_seconds)
 
