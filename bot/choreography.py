@@ -29,6 +29,7 @@ class LoadedLibrary:
     index: MusicIndex
     version: int
     planner: Planner
+    descriptor: str
 
 
 _loaded: dict[str, LoadedLibrary] = {}
@@ -38,6 +39,7 @@ async def _load(settings: Settings) -> tuple[Library, int]:
     db = await Database.open(settings.db_path)
     try:
         repo = LibraryRepo(db)
+        await repo.refresh_descriptors(settings.descriptor)
         return await repo.load(), await repo.version()
     finally:
         await db.close()
@@ -57,7 +59,7 @@ def loaded_library(settings: Settings | None = None) -> LoadedLibrary:
     key = str(settings.db_path.resolve())
     version = asyncio.run(_version(settings))
     cached = _loaded.get(key)
-    if cached is not None and cached.version == version:
+    if cached is not None and cached.version == version and cached.descriptor == settings.descriptor:
         return cached
     library, version = asyncio.run(_load(settings))
     if len(library) == 0:
@@ -72,7 +74,7 @@ def loaded_library(settings: Settings | None = None) -> LoadedLibrary:
         tmp = index_path.with_suffix(f".{os.getpid()}.part")
         index.save(tmp)
         os.replace(tmp, index_path)
-    loaded = LoadedLibrary(library, index, version, Planner(library, index, Weights.from_env()))
+    loaded = LoadedLibrary(library, index, version, Planner(library, index, Weights.from_env()), settings.descriptor)
     _loaded[key] = loaded
     return loaded
 

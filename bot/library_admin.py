@@ -69,6 +69,7 @@ async def add_videos(
     results = []
     loop = asyncio.get_running_loop()
     try:
+        await repo.refresh_descriptors(settings.descriptor)  # new clips and old ones described alike
         with ProcessPoolExecutor(max_workers=1) as pool:
             for raw in paths:
                 path = str(raw)
@@ -82,7 +83,7 @@ async def add_videos(
                         clip = await loop.run_in_executor(
                             pool, _ingest, path, str(repo.videos_dir), settings.descriptor, show_progress
                         )
-                        clip_id = await repo.add_clip(clip)
+                        clip_id = await repo.add_clip(clip, descriptor=settings.descriptor)
                         result = AddResult(path, "added", clip_id, len(clip.segments), pose_source=clip.pose_source)
                 except ChoreoError as exc:
                     result = AddResult(path, "failed", message=exc.message)

@@ -20,6 +20,7 @@ import numpy as np
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from choreo_engine import features
 from choreo_engine.errors import ChoreoError
 
 from . import worker
@@ -218,9 +219,20 @@ class ChoreoService:
         song_path = await self._download(session)
         await self.progress(session, "analysing", force=True)
         analysis, descriptors = await self._engine(worker.analyse, song_path, self.settings.engine)
-        await self.sessions.store_analysis(session["id"], analysis, descriptors, song_path)
+        await self.sessions.store_analysis(session["id"], analysis, descriptors, song_path,
+                                           features.descriptor_tag(self.settings.engine.descriptor))
         await self.progress(session, "matching", segments=len(analysis["segments"]))
         await self._offer(await self.sessions.get(session["id"]), 0)
+
+    async def _descriptors(self, session: dict, analysis: dict) -> np.ndarray:
+        """The song's segment descriptors, computed again if they were made another way
+        (a session analysed before the descriptor changed and the bot restarted)."""
+        tag = features.descriptor_tag(self.settings.engine.descriptor)
+        if session["descriptor_tag"] == tag:
+            return np.frombuffer(session["descriptors"], dtype=np.float32).reshape(session["n_segments"], -1)
+        descriptors = await self._engine(worker.describe, session["song_path"], analysis, self.settings.engine)
+        await self.sessions.store_descriptors(session["id"], descriptors, tag)
+        return descriptors
 
     async def _offer(self, session: dict, idx: int) -> None:
         seg_row = await self.sessions.segment(session["id"], idx)
@@ -228,7 +240,7 @@ class ChoreoService:
             return  # already offered (a re-run job) or no longer choosing
         await self.progress(session, "previews")
         analysis = json.loads(session["analysis"])
-        descriptors = np.frombuffer(session["descriptors"], dtype=np.float32).reshape(session["n_segments"], -1)
+        descriptors = await self._descriptors(session, analysis)
         picked = await self.sessions.picked_segment_ids(session["id"])
         out = self.session_dir(session["id"]) / f"preview-{idx + 1:03d}.mp4"
         result = await self._engine(worker.offer, analysis, descriptors, idx, picked, session["song_path"],
@@ -378,7 +390,7 @@ class ChoreoService:
                         pressed_message_id: int | None = None) -> bool:
         """Choose segments ``idx..`` by the auto path and queue the render."""
         analysis = json.loads(session["analysis"])
-        descriptors = np.frombuffer(session["descriptors"], dtype=np.float32).reshape(session["n_segments"], -1)
+        descriptors = await self._descriptors(session, analysis)
         picked = await self.sessions.picked_segment_ids(session["id"])
         offered = await self.sessions.candidates(session["id"], idx)
         rest = await self._engine(worker.auto_rest, analysis, descriptors, idx, picked, offered, self.settings.engine)

@@ -45,7 +45,7 @@ async def build(n_songs: int = DEFAULT_SONGS, workers: int = 2, show_progress: b
             ]
             for future in asyncio.as_completed(futures):
                 clip = await future
-                if await repo.add_clip(clip, kind="demo") is not None:
+                if await repo.add_clip(clip, kind="demo", descriptor=settings.descriptor) is not None:
                     added += 1
                     segments += len(clip.segments)
                     sources[clip.pose_source] = sources.get(clip.pose_source, 0) + 1

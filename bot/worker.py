@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from choreo_engine import audio
+from choreo_engine import audio, features
 from choreo_engine.library import file_sha256
 from choreo_engine.settings import Settings
 
@@ -33,6 +33,12 @@ def warm_up(settings: Settings) -> int:
 def analyse(song_path: str, settings: Settings) -> tuple[dict, np.ndarray]:
     song = choreography.analyse_song(song_path, settings)
     return song.analysis.to_dict(), song.descriptors
+
+
+def describe(song_path: str, analysis: dict, settings: Settings) -> np.ndarray:
+    """Describe an analysed song's segments again (its stored descriptors are out of date)."""
+    y = audio.decode(song_path, max_seconds=None)
+    return features.describe_segments(y, audio.SongAnalysis.from_dict(analysis).segments, kind=settings.descriptor)
 
 
 def _context(analysis: dict, descriptors: np.ndarray, settings: Settings):

@@ -6,10 +6,12 @@ Two descriptors, selectable by name:
     MFCC (20) mean and standard deviation, the chroma (12) mean's key-invariant profile, and
     rhythm/onset statistics (onset strength level and spread, pulse clarity, and the onset
     pattern within the beat), computed once over the whole song and pooled per segment.
-    Two choices make it robust (``choreo bench retrieval``): the log-mel spectrum is floored
-    45 dB below the song's peak, so noise at 20 dB SNR barely moves the MFCCs; and the chroma
-    enters as the magnitudes of its 12-point DFT, which do not change when the song is
-    transposed - a dance does not depend on the key.
+    Three choices make it robust (``choreo bench retrieval``): the log-mel spectrum is taken
+    relative to the segment's own peak, so a segment reads the same whatever the rest of its
+    song does (loudness is matched separately, by the levels); it is floored 45 dB below that
+    peak, so noise at 20 dB SNR barely moves the MFCCs; and the chroma enters as the
+    magnitudes of its 12-point DFT, which do not change when the song is transposed - a dance
+    does not depend on the key.
 ``original``
     The original service's: per segment, ``PCA(n_components=1, whiten=True)`` fitted on the
     20 x T MFCC matrix, giving 20 numbers.
@@ -18,6 +20,7 @@ Two descriptors, selectable by name:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -26,6 +29,14 @@ from .audio import HOP_LENGTH, SAMPLE_RATE
 N_MFCC = 20
 LOG_MEL_RANGE_DB = 45.0
 DESCRIPTORS = ("default", "original")
+# Bumped whenever a descriptor's computation changes: stored descriptors carry the tag they
+# were made with, and ones with another tag are computed again (storage.library, the bot).
+DESCRIPTOR_REVISION = 2
+
+
+def descriptor_tag(kind: str) -> str:
+    return f"{kind}-r{DESCRIPTOR_REVISION}"
+
 # Where within a beat the onset pattern is sampled (fractions of the beat): on, e, and, a.
 _SUBDIVISIONS = np.array([0.0, 0.25, 0.5, 0.75])
 
@@ -34,23 +45,37 @@ _SUBDIVISIONS = np.array([0.0, 0.25, 0.5, 0.75])
 class SongFrames:
     """Frame-level features of a whole song, computed once and pooled per segment."""
 
-    mfcc: np.ndarray  # (20, T)
+    mel: np.ndarray  # (64, T) mel power; the dB reference is chosen per segment
     chroma: np.ndarray  # (12, T)
-    onset: np.ndarray  # (T,)
     times: np.ndarray  # (T,) frame times in seconds
+
+    @cached_property
+    def mfcc(self) -> np.ndarray:
+        """(20, T) MFCCs with the whole song's peak as reference (the original variant's)."""
+        return _mfcc(_log_mel(self.mel))
 
 
 def song_frames(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> SongFrames:
     import librosa
 
     mel = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop_length, n_mels=64)
-    log_mel = librosa.power_to_db(mel, ref=np.max, top_db=LOG_MEL_RANGE_DB)
-    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
     chroma = librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop_length)
-    onset = librosa.onset.onset_strength(S=log_mel, sr=sr)
-    n = min(mfcc.shape[1], chroma.shape[1], len(onset))
+    n = min(mel.shape[1], chroma.shape[1])
     times = librosa.frames_to_time(np.arange(n), sr=sr, hop_length=hop_length)
-    return SongFrames(mfcc[:, :n], chroma[:, :n], onset[:n], times)
+    return SongFrames(mel[:, :n].astype(np.float32), chroma[:, :n], times)
+
+
+def _log_mel(mel: np.ndarray) -> np.ndarray:
+    """dB relative to the peak of ``mel``, floored LOG_MEL_RANGE_DB below it."""
+    import librosa
+
+    return librosa.power_to_db(mel, ref=np.max, top_db=LOG_MEL_RANGE_DB)
+
+
+def _mfcc(log_mel: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
 
 
 def _frame_range(frames: SongFrames, start: float, end: float) -> slice:
@@ -78,14 +103,18 @@ def _rhythm_stats(onset: np.ndarray, times: np.ndarray, beats: np.ndarray, end: 
 
 def describe_segment(frames: SongFrames, start: float, end: float, beats: np.ndarray, kind: str = "default") -> np.ndarray:
     """The descriptor of one segment ``[start, end)`` of a song whose frames are given."""
+    import librosa
+
     sl = _frame_range(frames, start, end)
-    mfcc = frames.mfcc[:, sl]
     if kind == "original":
-        return original_descriptor(mfcc)
+        return original_descriptor(frames.mfcc[:, sl])
     if kind != "default":
         raise ValueError(f"unknown descriptor {kind!r}; choose one of {DESCRIPTORS}")
+    log_mel = _log_mel(frames.mel[:, sl])
+    mfcc = _mfcc(log_mel)
     chroma = frames.chroma[:, sl]
-    rhythm = _rhythm_stats(frames.onset[sl], frames.times[sl], np.asarray(beats, dtype=float), end)
+    onset = librosa.onset.onset_strength(S=log_mel, sr=SAMPLE_RATE)
+    rhythm = _rhythm_stats(onset, frames.times[sl], np.asarray(beats, dtype=float), end)
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), key_invariant_chroma(chroma.mean(axis=1)), rhythm]).astype(np.float32)
 
 

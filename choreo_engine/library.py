@@ -102,10 +102,15 @@ def probe_video(path: str | os.PathLike) -> tuple[float, int, int, float]:
 
 
 def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: int = LIBRARY_VIDEO_HEIGHT) -> None:
-    """Copy a video as H.264 (no audio), at most ``max_height`` tall, keyframe every second."""
+    """Copy a video as H.264, at most ``max_height`` tall, keyframe every second.
+
+    Its music is kept as small mono AAC: renders never play it, but the segments can be
+    described again from it when the descriptor changes (storage.library.refresh_descriptors).
+    """
     tmp = Path(str(dst) + ".part.mp4")
     cmd = [
-        audio.ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src), "-an",
+        audio.ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src),
+        "-map", "0:v:0", "-map", "0:a:0?", "-c:a", "aac", "-b:a", "64k", "-ac", "1",
         "-vf", f"scale=-2:'min({max_height},ih)'", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
         "-pix_fmt", "yuv420p", "-g", "25", str(tmp),
     ]
@@ -153,6 +158,15 @@ def segment_records(
             )
         )
     return records
+
+
+def describe_stored_segments(
+    video_path: str | os.PathLike, ranges: list[tuple[float, float, np.ndarray]], kind: str = "default"
+) -> np.ndarray:
+    """Descriptors of a stored library video's segments ``(start, end, beats)``, from its audio track."""
+    y = audio.decode(video_path, max_seconds=None)
+    frames = features.song_frames(y)
+    return np.stack([features.describe_segment(frames, s, e, b, kind) for s, e, b in ranges])
 
 
 def ingest_video(

@@ -8,13 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from choreo_engine import motion
-from choreo_engine.library import IngestedClip, Library, LibrarySegment, save_poses
+import asyncio
+import logging
+
+from choreo_engine import features, motion
+from choreo_engine.errors import ChoreoError
+from choreo_engine.library import IngestedClip, Library, LibrarySegment, describe_stored_segments, save_poses
 
 from .db import Database
 
 POSES_DIR = "poses"
 VIDEOS_DIR = "videos"
+
+log = logging.getLogger(__name__)
 
 
 def _blob(array: np.ndarray) -> bytes:
@@ -52,7 +58,48 @@ class LibraryRepo:
         row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'library_version'")
         return int(row["value"]) if row else 0
 
-    async def add_clip(self, clip: IngestedClip, kind: str = "video") -> int | None:
+    async def descriptor_tag(self) -> str | None:
+        """The descriptor the stored segments were described with (None: no clip yet)."""
+        row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'descriptor'")
+        return row["value"] if row else None
+
+    async def refresh_descriptors(self, kind: str = "default") -> int:
+        """Describe every segment again when the stored descriptors were made another way.
+
+        A descriptor's computation changed (``features.DESCRIPTOR_REVISION``) or another kind
+        was chosen: the old numbers cannot be compared with a song's new ones, so they are
+        computed again from the clips' stored videos, all in one transaction. Returns the
+        number of clips described again.
+        """
+        tag = features.descriptor_tag(kind)
+        if await self.descriptor_tag() in (tag, None):
+            return 0
+        clips = await self.db.fetchall("SELECT id, name, video_file FROM clips ORDER BY id")
+        log.info("library descriptors are %s, not %s: describing %d clips again",
+                 await self.descriptor_tag(), tag, len(clips))
+        updates, redone = [], 0
+        for clip in clips:
+            rows = await self.db.fetchall(
+                "SELECT id, start, end, beats FROM library_segments WHERE clip_id = ? ORDER BY idx", (clip["id"],))
+            ranges = [(r["start"], r["end"], np.array(json.loads(r["beats"]))) for r in rows]
+            if not ranges:
+                continue
+            try:
+                descriptors = await asyncio.to_thread(
+                    describe_stored_segments, self.absolute(clip["video_file"]), ranges, kind)
+            except ChoreoError as exc:  # a clip stored without its sound by an early version
+                log.warning("clip %s (%s) cannot be described again (%s); remove it and add its video again",
+                            clip["id"], clip["name"], exc.message)
+                continue
+            updates += [(_blob(d), r["id"]) for d, r in zip(descriptors, rows)]
+            redone += 1
+        async with self.db.transaction() as conn:
+            await conn.executemany("UPDATE library_segments SET descriptor = ? WHERE id = ?", updates)
+            await conn.execute("UPDATE meta SET value = ? WHERE key = 'descriptor'", (tag,))
+            await self._bump_version(conn)
+        return redone
+
+    async def add_clip(self, clip: IngestedClip, kind: str = "video", descriptor: str = "default") -> int | None:
         """Store a clip and its segments in one transaction; None when it is already there.
 
         The pose file is written first (atomically, named by content); if the transaction
@@ -74,6 +121,8 @@ class LibraryRepo:
                      clip.pose_source, clip.detection_rate),
                 )
                 clip_id = cur.lastrowid
+                await conn.execute("INSERT INTO meta (key, value) VALUES ('descriptor', ?) ON CONFLICT (key) DO NOTHING",
+                                   (features.descriptor_tag(descriptor),))
                 await conn.executemany(
                     """INSERT INTO library_segments (clip_id, idx, start, end, tempo, beats, loudness_levels,
                            motion_size, motion_levels, descriptor, start_pose, start_velocity, end_pose, end_velocity)
@@ -137,6 +186,11 @@ class LibraryRepo:
             "UPDATE library_segments SET motion_levels = ? WHERE id = ?",
             [(json.dumps(motion.motion_levels(s, edges).tolist()), r["id"]) for s, r in zip(sizes, rows)],
         )
+        await self._bump_version(conn)
+
+    @staticmethod
+    async def _bump_version(conn) -> None:
+        """The library changed: loaded copies and cached indexes are out of date."""
         await conn.execute(
             """INSERT INTO meta (key, value) VALUES ('library_version', '1')
                ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""

@@ -172,4 +172,10 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE session_segments ADD COLUMN vote_deadline REAL
     """,
+    # 4: the descriptor each stored descriptor was made with (features.descriptor_tag), so a
+    # changed descriptor is computed again instead of compared with old ones
+    """
+    INSERT INTO meta (key, value) SELECT 'descriptor', 'default-r1' WHERE EXISTS (SELECT 1 FROM clips);
+    ALTER TABLE sessions ADD COLUMN descriptor_tag TEXT NOT NULL DEFAULT 'default-r1'
+    """,
 ]

@@ -84,17 +84,24 @@ class SessionRepo:
             cur = await conn.execute(sql, params)
             return cur.rowcount > 0
 
-    async def store_analysis(self, session_id: str, analysis: dict, descriptors: np.ndarray, song_path: str) -> None:
+    async def store_analysis(self, session_id: str, analysis: dict, descriptors: np.ndarray, song_path: str,
+                             descriptor_tag: str) -> None:
         n = len(analysis["segments"])
         async with self.db.transaction() as conn:
             await conn.execute(
-                """UPDATE sessions SET analysis = ?, descriptors = ?, n_segments = ?, song_path = ?,
-                   status = 'choosing', current_segment = 0 WHERE id = ?""",
-                (json.dumps(analysis), np.ascontiguousarray(descriptors, dtype=np.float32).tobytes(), n, song_path,
-                 session_id),
+                """UPDATE sessions SET analysis = ?, descriptors = ?, descriptor_tag = ?, n_segments = ?,
+                   song_path = ?, status = 'choosing', current_segment = 0 WHERE id = ?""",
+                (json.dumps(analysis), np.ascontiguousarray(descriptors, dtype=np.float32).tobytes(), descriptor_tag,
+                 n, song_path, session_id),
             )
             await conn.executemany("INSERT OR IGNORE INTO session_segments (session_id, idx) VALUES (?, ?)",
                                    [(session_id, i) for i in range(n)])
+
+    async def store_descriptors(self, session_id: str, descriptors: np.ndarray, descriptor_tag: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE sessions SET descriptors = ?, descriptor_tag = ? WHERE id = ?",
+                               (np.ascontiguousarray(descriptors, dtype=np.float32).tobytes(), descriptor_tag,
+                                session_id))
 
     async def open_sessions(self, *, chat_id: int | None = None, owner_id: int | None = None) -> list[dict]:
         sql = f"SELECT * FROM sessions WHERE status IN ({', '.join('?' * len(OPEN_STATUSES))})"

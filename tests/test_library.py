@@ -163,3 +163,38 @@ def test_remove_clip_removes_rows_and_files(library_settings, tmp_path):
     assert after["segments"] == stats["segments"] - victim["segments"]
     assert len(_files(copy)) == 2 * after["clips"]
     assert not asyncio.run(library_admin.remove_clip("no-such-clip", settings))
+
+
+def test_descriptors_made_another_way_are_described_again(library_settings, tmp_path):
+    """After the descriptor changes, stored descriptors are computed again from the clips' videos."""
+    import shutil
+
+    from bot import choreography
+    from choreo_engine import features
+
+    fresh = choreography.loaded_library(library_settings).library.descriptors
+    copy = tmp_path / "copy"
+    shutil.copytree(library_settings.data_dir, copy)
+    con = sqlite3.connect(copy / "choreo.db")
+    with con:  # as a library described by the first descriptor revision would look, but with zeros
+        con.execute("UPDATE meta SET value = 'default-r1' WHERE key = 'descriptor'")
+        con.execute("UPDATE library_segments SET descriptor = ?", (np.zeros(fresh.shape[1], np.float32).tobytes(),))
+        version = int(con.execute("SELECT value FROM meta WHERE key = 'library_version'").fetchone()[0])
+    con.close()
+
+    loaded = choreography.loaded_library(_settings_for(copy))
+    redone = loaded.library.descriptors
+    assert redone.shape == fresh.shape and loaded.version == version + 1
+    # from the stored video's (re-encoded) audio, not the source's: close, not identical
+    cosine = np.sum(redone * fresh, axis=1) / (np.linalg.norm(redone, axis=1) * np.linalg.norm(fresh, axis=1))
+    assert np.median(cosine) > 0.99 and cosine.min() > 0.9, cosine.min()
+    assert _rows(copy, "SELECT value FROM meta WHERE key = 'descriptor'") == [(features.descriptor_tag("default"),)]
+
+    async def refresh_again():
+        db = await Database.open(copy / "choreo.db")
+        try:
+            return await LibraryRepo(db).refresh_descriptors("default")
+        finally:
+            await db.close()
+
+    assert asyncio.run(refresh_again()) == 0
