@@ -6,9 +6,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
+from choreo_engine import features
 from tests.botkit import bot_settings, button, buttons_of, copy_library, previews, running_bot, song_excerpt, wait
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
@@ -251,6 +253,7 @@ def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
                 await wait(emu, lambda e: _segment_status(data_dir, 1) == "offered", 30)
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
+                _as_if_described_by_an_older_version(data_dir)
                 proc = _start_bot_process(emu, data_dir, log)
                 emu.press_button(chat, ed, second["message_id"], button(second, "2"))  # a button from before the kill
                 # 2: killed at once, while the next segment's job is queued or running
@@ -276,6 +279,19 @@ def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
     assert picks[:2] == [(0, 1, "user"), (1, 2, "user")]
     assert picks[2][2] == "auto" and [p[0] for p in picks] == list(range(len(picks)))
     assert con.execute("SELECT status FROM sessions").fetchone()[0] == "done"
+    # the song was described again for the new descriptor before its next part was matched
+    tag, blob, n_segments = con.execute("SELECT descriptor_tag, descriptors, n_segments FROM sessions").fetchone()
+    descriptors = np.frombuffer(blob, dtype=np.float32).reshape(n_segments, -1)
+    assert tag == features.descriptor_tag("default") and np.all(np.abs(descriptors).sum(axis=1) > 0)
+
+
+def _as_if_described_by_an_older_version(data_dir: Path) -> None:
+    """The bot was upgraded while stopped: the session's descriptors are of an older descriptor."""
+    con = sqlite3.connect(data_dir / "choreo.db")
+    with con:
+        blob, = con.execute("SELECT descriptors FROM sessions").fetchone()
+        con.execute("UPDATE sessions SET descriptor_tag = 'default-r1', descriptors = ?", (bytes(len(blob)),))
+    con.close()
 
 
 def test_ten_users_at_once(data_dir, tmp_path):
