@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +29,8 @@ from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
+
+from .encode import pipe_frames
 
 __all__ = [
     "DetectionReport",
@@ -517,33 +517,12 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         vf = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
     cmd += vf + ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
                  "-movflags", "+faststart", str(path)]
-    n = 0
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
-        assert proc.stdin is not None
-        try:
-            for f in frames:
-                if f.shape != (height, width, 3) or f.dtype != np.uint8:
-                    raise ValueError(f"frame {n} is {f.shape} {f.dtype}, expected ({height}, {width}, 3) uint8")
-                proc.stdin.write(np.ascontiguousarray(f).data)
-                n += 1
-        except BrokenPipeError:
-            pass
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        rc = proc.wait()
-        if rc != 0:
-            err.seek(0)
-            msg = err.read().decode("utf-8", "replace").strip()
-            raise RuntimeError(f"ffmpeg failed ({rc}): {msg[-2000:]}")
-    return n
+    def to_bytes(f: np.ndarray) -> memoryview:
+        if f.shape != (height, width, 3) or f.dtype != np.uint8:
+            raise ValueError(f"frame is {f.shape} {f.dtype}, expected ({height}, {width}, 3) uint8")
+        return np.ascontiguousarray(f).data
+
+    return pipe_frames(cmd, frames, to_bytes)
 
 
 # --------------------------------------------------------------------------------------

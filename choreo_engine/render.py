@@ -54,8 +54,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -67,6 +65,7 @@ import numpy as np
 
 from . import timewarp
 from .audio import Segment, SongAnalysis, ffmpeg_exe, probe_duration
+from .encode import EncodeError, pipe_frames
 from .errors import ChoreoError
 from .library import LibrarySegment, load_poses
 
@@ -662,39 +661,16 @@ def _encode(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int,
         *afilter, "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-ar", "44100",
         "-movflags", "+faststart", "-f", "mp4", str(tmp),
     ]
-    written = 0
-    step = max(1, n_frames // 100)
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
-        assert proc.stdin is not None
-        try:
-            for frame in frames:
-                if written >= n_frames:
-                    break
-                # converted here (SIMD, BT.601 limited range like ffmpeg's default, and closer to the
-                # source): half the bytes through the pipe and no swscale in ffmpeg, ~25 % faster
-                proc.stdin.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).data)
-                written += 1
-                if progress is not None and written % step == 0:
-                    progress(min(written / n_frames, 1.0))
-        except BrokenPipeError:
-            pass
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            tmp.unlink(missing_ok=True)
-            raise
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        rc = proc.wait()
-        if rc != 0 or written < n_frames:
-            err.seek(0)
-            msg = err.read().decode("utf-8", "replace").strip()
-            tmp.unlink(missing_ok=True)
-            raise RenderError(f"ffmpeg failed ({rc}, {written}/{n_frames} frames): {msg[-1500:]}")
+    # converted here (SIMD, BT.601 limited range like ffmpeg's default, and closer to the source):
+    # half the bytes through the pipe and no swscale in ffmpeg, ~25 % faster
+    try:
+        pipe_frames(cmd, frames, lambda frame: cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).data, n_frames, progress)
+    except EncodeError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RenderError(str(exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, out_path)
 
 
