@@ -40,7 +40,7 @@ async def _load(settings: Settings) -> tuple[Library, int]:
     try:
         repo = LibraryRepo(db)
         await repo.refresh_descriptors(settings.descriptor)
-        return await repo.load(), await repo.version()
+        return await repo.load(settings.descriptor), await repo.version()
     finally:
         await db.close()
 

@@ -185,6 +185,9 @@ def cmd_library(args: argparse.Namespace) -> int:
             for c in stats["clip_list"]:
                 print(f"  {c['id']:>4}  {c['name'][:40]:<40} {c['style'] or c['kind']:<8} {c['segments']:>3} seg "
                       f"{c['tempo']:>6.1f} BPM  {c['pose_source']} ({c['detection_rate']:.0%} detected)")
+            if stats["stale_clips"]:
+                print(f"left out of matching: {len(stats['stale_clips'])} clips stored without sound by an early "
+                      f"version; remove them and add their videos again: {', '.join(stats['stale_clips'])}")
         return 0
     if args.action == "remove":
         removed = asyncio.run(library_admin.remove_clip(args.clip))

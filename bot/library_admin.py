@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from choreo_engine import features
 from choreo_engine import library as engine_library
 from choreo_engine.errors import ChoreoError
 from choreo_engine.settings import Settings
@@ -101,9 +102,16 @@ async def add_videos(
 
 
 async def library_stats(settings: Settings | None = None) -> dict:
+    """The library's figures; ``stale_clips`` are the clips left out because they cannot be
+    described by the current descriptor (stored without sound by an early version)."""
+    settings = settings or Settings.from_env()
     db, repo = await open_library(settings)
     try:
-        return await repo.stats()
+        await repo.refresh_descriptors(settings.descriptor)
+        stats = await repo.stats()
+        current = features.descriptor_tag(settings.descriptor)
+        stats["stale_clips"] = [c["name"] for c in stats["clip_list"] if c["descriptor"] != current]
+        return stats
     finally:
         await db.close()
 

@@ -27,6 +27,7 @@ from . import worker
 from .config import BotSettings
 from .texts import TEXTS, t
 from storage import Database
+from storage.library import LibraryRepo
 from storage.sessions import Button, SessionRepo
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class ChoreoService:
         requeued = await self.sessions.requeue_unfinished()
         if requeued:
             log.info("re-running %d unfinished job(s)", requeued)
+        # once, here, rather than in every worker as it loads the library
+        await LibraryRepo(self.db).refresh_descriptors(self.settings.engine.descriptor)
         self.pool = ProcessPoolExecutor(max_workers=self.settings.workers)
         loop = asyncio.get_running_loop()
         # Warm every worker (numba compile, library load) before the first song arrives.

@@ -59,6 +59,7 @@ class SegmentRecord:
     start_velocity: np.ndarray
     end_pose: np.ndarray
     end_velocity: np.ndarray
+    music_start: float | None = None  # where the descriptor's range starts (the first one includes the lead-in)
 
 
 @dataclass
@@ -155,6 +156,7 @@ def segment_records(
                 start_velocity=start.velocity,
                 end_pose=end.pose,
                 end_velocity=end.velocity,
+                music_start=float(seg.start),
             )
         )
     return records

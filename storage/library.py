@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-import asyncio
-import logging
-
 from choreo_engine import features, motion
-from choreo_engine.errors import ChoreoError
 from choreo_engine.library import IngestedClip, Library, LibrarySegment, describe_stored_segments, save_poses
 
 from .db import Database
@@ -25,6 +23,14 @@ log = logging.getLogger(__name__)
 
 def _blob(array: np.ndarray) -> bytes:
     return np.ascontiguousarray(array, dtype=np.float32).tobytes()
+
+
+def _music_start(row) -> float:
+    """Where a stored segment's descriptor range starts (rows from before it was stored: the
+    segment's start, or 0 for a clip's first segment, which included the lead-in)."""
+    if row["music_start"] is not None:
+        return row["music_start"]
+    return 0.0 if row["idx"] == 0 else row["start"]
 
 
 def _unblob(blob: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -58,45 +64,42 @@ class LibraryRepo:
         row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'library_version'")
         return int(row["value"]) if row else 0
 
-    async def descriptor_tag(self) -> str | None:
-        """The descriptor the stored segments were described with (None: no clip yet)."""
-        row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'descriptor'")
-        return row["value"] if row else None
+    async def refresh_descriptors(self, descriptor: str = "default") -> int:
+        """Describe again the clips whose stored descriptors were made another way.
 
-    async def refresh_descriptors(self, kind: str = "default") -> int:
-        """Describe every segment again when the stored descriptors were made another way.
-
-        A descriptor's computation changed (``features.DESCRIPTOR_REVISION``) or another kind
-        was chosen: the old numbers cannot be compared with a song's new ones, so they are
-        computed again from the clips' stored videos, all in one transaction. Returns the
-        number of clips described again.
+        A descriptor's computation changed (``features.DESCRIPTOR_REVISIONS``) or another one was
+        chosen: old numbers cannot be compared with a song's new ones, so each such clip is
+        described again from the sound kept in its stored video, in one transaction per clip.
+        A clip that cannot be (stored without sound before sound was kept) stays out of
+        :meth:`load` and is counted in :meth:`stats`. Returns the number of clips described again.
         """
-        tag = features.descriptor_tag(kind)
-        if await self.descriptor_tag() in (tag, None):
-            return 0
-        clips = await self.db.fetchall("SELECT id, name, video_file FROM clips ORDER BY id")
-        log.info("library descriptors are %s, not %s: describing %d clips again",
-                 await self.descriptor_tag(), tag, len(clips))
-        updates, redone = [], 0
+        tag = features.descriptor_tag(descriptor)
+        clips = await self.db.fetchall(
+            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag != ? ORDER BY id", (tag,))
+        if clips:
+            log.info("describing %d library clips again for the %s descriptor", len(clips), tag)
+        redone = 0
         for clip in clips:
             rows = await self.db.fetchall(
-                "SELECT id, start, end, beats FROM library_segments WHERE clip_id = ? ORDER BY idx", (clip["id"],))
-            ranges = [(r["start"], r["end"], np.array(json.loads(r["beats"]))) for r in rows]
-            if not ranges:
-                continue
+                "SELECT id, idx, start, end, beats, music_start FROM library_segments WHERE clip_id = ? ORDER BY idx",
+                (clip["id"],))
+            ranges = [(_music_start(r), r["end"], np.array(json.loads(r["beats"]))) for r in rows]
             try:
                 descriptors = await asyncio.to_thread(
-                    describe_stored_segments, self.absolute(clip["video_file"]), ranges, kind)
-            except ChoreoError as exc:  # a clip stored without its sound by an early version
-                log.warning("clip %s (%s) cannot be described again (%s); remove it and add its video again",
-                            clip["id"], clip["name"], exc.message)
+                    describe_stored_segments, self.absolute(clip["video_file"]), ranges, descriptor)
+            except Exception as exc:  # noqa: BLE001 - one clip must not stop the library from loading
+                log.warning("clip %s (%s) cannot be described again (%s); it is left out until its video is "
+                            "added again", clip["id"], clip["name"], getattr(exc, "message", exc))
                 continue
-            updates += [(_blob(d), r["id"]) for d, r in zip(descriptors, rows)]
-            redone += 1
-        async with self.db.transaction() as conn:
-            await conn.executemany("UPDATE library_segments SET descriptor = ? WHERE id = ?", updates)
-            await conn.execute("UPDATE meta SET value = ? WHERE key = 'descriptor'", (tag,))
-            await self._bump_version(conn)
+            async with self.db.transaction() as conn:
+                # another process may have done it meanwhile: then this changes nothing
+                cur = await conn.execute("UPDATE clips SET descriptor_tag = ? WHERE id = ? AND descriptor_tag = ?",
+                                         (tag, clip["id"], clip["descriptor_tag"]))
+                if cur.rowcount:
+                    await conn.executemany("UPDATE library_segments SET descriptor = ? WHERE id = ?",
+                                           [(_blob(d), r["id"]) for d, r in zip(descriptors, rows)])
+                    await self._bump_version(conn)
+                    redone += 1
         return redone
 
     async def add_clip(self, clip: IngestedClip, kind: str = "video", descriptor: str = "default") -> int | None:
@@ -114,25 +117,24 @@ class LibraryRepo:
             async with self.db.transaction() as conn:
                 cur = await conn.execute(
                     """INSERT INTO clips (source_sha256, name, kind, style, duration, fps, width, height, tempo,
-                                          video_file, poses_file, pose_source, detection_rate)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                          video_file, poses_file, pose_source, detection_rate, descriptor_tag)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (clip.source_sha256, clip.name, kind, clip.style, clip.duration, clip.fps, clip.width,
                      clip.height, clip.tempo, self.relative(clip.video_path), self.relative(poses_path),
-                     clip.pose_source, clip.detection_rate),
+                     clip.pose_source, clip.detection_rate, features.descriptor_tag(descriptor)),
                 )
                 clip_id = cur.lastrowid
-                await conn.execute("INSERT INTO meta (key, value) VALUES ('descriptor', ?) ON CONFLICT (key) DO NOTHING",
-                                   (features.descriptor_tag(descriptor),))
                 await conn.executemany(
                     """INSERT INTO library_segments (clip_id, idx, start, end, tempo, beats, loudness_levels,
-                           motion_size, motion_levels, descriptor, start_pose, start_velocity, end_pose, end_velocity)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?)""",
+                           motion_size, motion_levels, descriptor, start_pose, start_velocity, end_pose, end_velocity,
+                           music_start)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?)""",
                     [
                         (clip_id, s.index, s.start, s.end, s.tempo, json.dumps([round(float(b), 4) for b in s.beats]),
                          json.dumps([int(v) for v in s.loudness_levels]),
                          json.dumps([round(float(v), 5) for v in s.motion_size]),
                          _blob(s.descriptor), _blob(s.start_pose), _blob(s.start_velocity), _blob(s.end_pose),
-                         _blob(s.end_velocity))
+                         _blob(s.end_velocity), s.music_start)
                         for s in clip.segments
                     ],
                 )
@@ -200,10 +202,12 @@ class LibraryRepo:
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM library_segments")
         return int(row["n"])
 
-    async def load(self) -> Library:
+    async def load(self, descriptor: str = "default") -> Library:
+        """The segments described by ``descriptor`` (as it is now), ready for planning."""
         rows = await self.db.fetchall(
             """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height
-               FROM library_segments s JOIN clips c ON c.id = s.clip_id ORDER BY s.clip_id, s.idx"""
+               FROM library_segments s JOIN clips c ON c.id = s.clip_id
+               WHERE c.descriptor_tag = ? ORDER BY s.clip_id, s.idx""", (features.descriptor_tag(descriptor),)
         )
         segments = [
             LibrarySegment(
@@ -230,13 +234,15 @@ class LibraryRepo:
     async def stats(self) -> dict:
         clips = await self.db.fetchall(
             """SELECT c.id, c.name, c.kind, c.style, c.duration, c.tempo, c.pose_source, c.detection_rate,
-                      COUNT(s.id) AS segments
+                      c.descriptor_tag, COUNT(s.id) AS segments
                FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id GROUP BY c.id ORDER BY c.id"""
         )
         by_source: dict[str, int] = {}
         by_style: dict[str, int] = {}
+        by_descriptor: dict[str, int] = {}
         for c in clips:
             by_source[c["pose_source"]] = by_source.get(c["pose_source"], 0) + 1
+            by_descriptor[c["descriptor_tag"]] = by_descriptor.get(c["descriptor_tag"], 0) + 1
             key = c["style"] or c["kind"]
             by_style[key] = by_style.get(key, 0) + c["segments"]
         files = [p for d in (self.poses_dir, self.videos_dir) if d.exists() for p in d.iterdir()]
@@ -246,13 +252,15 @@ class LibraryRepo:
             "dance_minutes": round(sum(c["duration"] for c in clips) / 60, 2),
             "clips_by_pose_source": by_source,
             "segments_by_style": by_style,
+            "clips_by_descriptor": by_descriptor,
             "database_bytes": self.db.path.stat().st_size if self.db.path.exists() else 0,
             "pose_files_bytes": sum(p.stat().st_size for p in files if p.suffix == ".npz"),
             "video_files_bytes": sum(p.stat().st_size for p in files if p.suffix == ".mp4"),
             "clip_list": [
                 {"id": c["id"], "name": c["name"], "kind": c["kind"], "style": c["style"],
                  "segments": c["segments"], "duration": round(c["duration"], 2), "tempo": round(c["tempo"], 1),
-                 "pose_source": c["pose_source"], "detection_rate": round(c["detection_rate"], 3)}
+                 "pose_source": c["pose_source"], "detection_rate": round(c["detection_rate"], 3),
+                 "descriptor": c["descriptor_tag"]}
                 for c in clips
             ],
         }

@@ -173,9 +173,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE session_segments ADD COLUMN vote_deadline REAL
     """,
     # 4: the descriptor each stored descriptor was made with (features.descriptor_tag), so a
-    # changed descriptor is computed again instead of compared with old ones
+    # changed descriptor is computed again instead of compared with old ones; and the range a
+    # library segment's descriptor covers (NULL before: its start, or 0 for a clip's first)
     """
-    INSERT INTO meta (key, value) SELECT 'descriptor', 'default-r1' WHERE EXISTS (SELECT 1 FROM clips);
+    ALTER TABLE clips ADD COLUMN descriptor_tag TEXT NOT NULL DEFAULT 'default-r1';
+    ALTER TABLE library_segments ADD COLUMN music_start REAL;
     ALTER TABLE sessions ADD COLUMN descriptor_tag TEXT NOT NULL DEFAULT 'default-r1'
     """,
 ]
