@@ -19,7 +19,8 @@ def pipe_frames(cmd: list[str], frames: Iterable[np.ndarray], to_bytes: Callable
 
     Returns the number of frames written. Raises EncodeError when ffmpeg fails or, with
     ``n_frames``, when fewer frames came; an error while producing the frames kills ffmpeg
-    and is raised as it is. Callers write to a temporary path and remove it on error.
+    and is raised as it is. A caller that must not leave a partial file behind writes to a
+    temporary path and removes it on error (render._encode does).
     """
     written = 0
     step = max(1, (n_frames or 100) // 100)
