@@ -37,7 +37,9 @@ class Weights:
     Music and amplitude weigh the same: with music at 0.40 and amplitude at 0.20 the auto path
     lost to random paths on amplitude fit for 1 of the 26 shared tracks (the music term pulled
     it to clips that move too much for quiet passages); at 0.30/0.30 it beats them on every
-    track, by at least 2.7 points, and on transition discontinuity too (see tests/test_planner.py).
+    track with the test library, and on transition discontinuity too (tests/test_planner.py).
+    With the 40-song starter library one track still loses, by 0.8 points: the one-segment
+    trumpet loop, whose best combined pick trades amplitude for music similarity.
     """
 
     music: float = 0.30
