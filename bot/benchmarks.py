@@ -145,7 +145,7 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
 
     # Beat alignment on the shared tracks: auto path vs random paths vs the library's own pairs.
     fps = 30.0
-    auto_bas, random_bas = [], []
+    auto_bas, random_bas, repetition = [], [], []
     rng = np.random.default_rng(0)
     cache: dict = {}
     planner = loaded.planner
@@ -157,7 +157,9 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
         ctx = planner.prepare(s.analysis, s.descriptors)
         if any(len(p) == 0 for p in ctx.pools):
             continue
-        auto_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, planner.auto_path(ctx), fps, cache), fps))
+        auto = planner.auto_path(ctx)
+        repetition.append(metrics.repetition_ratio(auto))
+        auto_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, auto, fps, cache), fps))
         for _ in range(random_paths):
             path = [int(rng.choice(p)) for p in ctx.pools]
             random_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, path, fps, cache), fps))
@@ -180,6 +182,8 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
     result["beat_alignment"] = {"auto_path": table(auto_bas), "random_paths": table(random_bas),
                                 "library_original_pairs": table(own), "sigma_seconds": metrics.SIGMA_SECONDS,
                                 "speed_smoothing_seconds": metrics.SPEED_SMOOTHING_SECONDS}
+    # share of the auto path's parts that reuse a move, mean over the tracks
+    result["auto_path_repetition_ratio"] = round(float(np.mean(repetition)), 4)
     return result
 
 

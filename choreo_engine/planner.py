@@ -28,7 +28,7 @@ MAX_PER_CLIP = 2
 POOL = 48
 # About a minute of music before a move may come back. With 4, the auto path cycled through
 # four moves on the 40-song library (repetition ratio 0.33 over the 26 shared tracks); with 16
-# it is 0.09, for 1 point less music similarity and smoother transitions (/tmp/exp/rep.py).
+# it is 0.09 (`choreo bench plan`), for 1 point less music similarity and smoother transitions.
 REPEAT_WINDOW = 16
 REPEAT_PENALTY = 40.0  # points of combined score
 
