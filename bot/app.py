@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import AsyncIterator
 
 from telegram import Update
 from telegram.ext import (
@@ -86,6 +88,28 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, handlers.unsupported))
     app.add_error_handler(on_error)
     return app
+
+
+@contextlib.asynccontextmanager
+async def polling(settings: BotSettings, poll_timeout: int = 10) -> AsyncIterator[Application]:
+    """The application started as ``run_polling`` starts it, inside an event loop someone else
+    runs (the sandbox, the tests); stopped and shut down on leaving."""
+    app = build_application(settings)
+    await app.initialize()
+    try:
+        await app.post_init(app)
+        try:
+            await app.start()
+            await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.post_shutdown(app)
+    finally:
+        await app.shutdown()
 
 
 def run(settings: BotSettings | None = None) -> None:

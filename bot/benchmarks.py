@@ -12,7 +12,8 @@ import numpy as np
 import soundfile as sf
 
 from choreo_engine import audio, features, metrics, pose
-from choreo_engine.bench import summarize
+from choreo_engine.bench import DANCER, VIBE_ACE, shared_tracks, summarize
+from choreo_engine.errors import ChoreoError
 from choreo_engine.composition import compose_dance
 from choreo_engine.index import MusicIndex
 from choreo_engine.library import Library, LibrarySegment, load_poses
@@ -21,8 +22,6 @@ from choreo_engine.settings import Settings, shared_data_dir
 
 from . import choreography, library_admin, starter_library
 
-DANCER = ("dance", "video_mgt", "dancer.avi")
-SONG_3MIN_SOURCE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
 
 
 def _pose_fps(frames: list[np.ndarray]) -> float:
@@ -101,7 +100,7 @@ def replicate_library(library: Library, n: int, seed: int = 0, noise: float = 0.
 
 
 def _three_minute_song(tmp: Path) -> Path:
-    y = audio.decode(shared_data_dir().joinpath(*SONG_3MIN_SOURCE))
+    y = audio.decode(shared_data_dir().joinpath(*VIBE_ACE))
     y = np.tile(y, int(np.ceil(180 * audio.SAMPLE_RATE / len(y))))[: 180 * audio.SAMPLE_RATE]
     path = tmp / "three_minutes.wav"
     sf.write(path, y, audio.SAMPLE_RATE)
@@ -145,17 +144,19 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
 
     # Beat alignment on the shared tracks: auto path vs random paths vs the library's own pairs.
     fps = 30.0
-    auto_bas, random_bas, repetition = [], [], []
+    auto_bas, random_bas, repetition, skipped = [], [], [], []
     rng = np.random.default_rng(0)
     cache: dict = {}
     planner = loaded.planner
-    for track in sorted((shared_data_dir() / "music").glob("*/*.ogg")):
+    for track in shared_tracks():
         try:
             s = choreography.analyse_song(track, settings)
-        except Exception:
+        except ChoreoError:  # e.g. too short for one segment: listed in the output
+            skipped.append(track.name)
             continue
         ctx = planner.prepare(s.analysis, s.descriptors)
         if any(len(p) == 0 for p in ctx.pools):
+            skipped.append(track.name)
             continue
         auto = planner.auto_path(ctx)
         repetition.append(metrics.repetition_ratio(auto))
@@ -184,6 +185,7 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
                                 "speed_smoothing_seconds": metrics.SPEED_SMOOTHING_SECONDS}
     # share of the auto path's parts that reuse a move, mean over the tracks
     result["auto_path_repetition_ratio"] = round(float(np.mean(repetition)), 4)
+    result["tracks_skipped"] = skipped
     return result
 
 

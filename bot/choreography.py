@@ -101,6 +101,21 @@ def plan_song(path: str | os.PathLike, settings: Settings | None = None) -> tupl
     return song, loaded, ctx, loaded.planner.auto_path(ctx)
 
 
+def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | os.PathLike,
+                 video_path: str | os.PathLike, sheet_path: str | os.PathLike | None, mode: str,
+                 progress=None) -> Path:
+    """The final video of the chosen library segments (one per song segment) and, when
+    ``sheet_path`` is given, the choreography sheet. Returns the video's path."""
+    from choreo_engine import render
+
+    shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
+    video = render.render_final(shots, song_path, video_path, mode=mode, progress=progress)
+    if sheet_path is not None:
+        render.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
+                            labels=[ls.clip_name for ls in lib_segments])
+    return Path(video)
+
+
 def parse_picks(text: str, n_segments: int) -> list[int] | None:
     """``auto`` -> None; ``1,3,2,...`` -> 1-based candidate ranks per segment (padded with auto)."""
     if text.strip().lower() == "auto":

@@ -85,26 +85,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _render_song(song_path: Path, output: Path, mode: str, picks: str) -> tuple[Path, Path]:
-    from choreo_engine import render
+    from tqdm import tqdm
 
     from bot import choreography
 
-    song, loaded, ctx, _ = choreography.plan_song(song_path)
-    path = choreography.resolve_picks(loaded, ctx, choreography.parse_picks(picks, len(song.analysis.segments)))
-    lib_segments = [loaded.library.segments[row] for row in path]
-    shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.analysis.segments)]
+    song, loaded, ctx, auto = choreography.plan_song(song_path)
+    ranks = choreography.parse_picks(picks, len(song.analysis.segments))
+    path = auto if ranks is None else choreography.resolve_picks(loaded, ctx, ranks)
     output.parent.mkdir(parents=True, exist_ok=True)
-    from tqdm import tqdm
-
+    sheet = output.with_name(output.stem + "-sheet.png")
     with tqdm(total=100, desc=f"rendering ({mode})", unit="%") as bar:
         def progress(fraction: float) -> None:
             bar.update(max(0, round(fraction * 100) - bar.n))
 
-        video = render.render_final(shots, song_path, output, mode=mode, progress=progress)
-    sheet = output.with_name(output.stem + "-sheet.png")
-    render.render_sheet(song.analysis, shots, sheet, motion_levels=[ls.motion_levels for ls in lib_segments],
-                        labels=[ls.clip_name for ls in lib_segments])
-    return Path(video), sheet
+        video = choreography.render_dance(song.analysis, [loaded.library.segments[row] for row in path], song_path,
+                                          output, sheet, mode, progress)
+    return video, sheet
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -123,7 +119,9 @@ def demo_song(settings) -> Path:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         song = synth.synthesize_song("pop", tempo=116.0, key="D major", n_beats=96, seed=20261124)
-        sf.write(path, song.y, song.sr)
+        tmp = path.with_suffix(".part.wav")  # an interrupted first run leaves no half song to reuse
+        sf.write(tmp, song.y, song.sr)
+        os.replace(tmp, path)
     return path
 
 

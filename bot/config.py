@@ -5,12 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from choreo_engine.settings import Settings
-
-
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+from choreo_engine.settings import Settings, _int
 
 
 def load_dotenv() -> None:

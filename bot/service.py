@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,8 @@ class ChoreoService:
         self.bot: Bot | None = None
         self._wake = asyncio.Event()
         self._runners: list[asyncio.Task] = []
-        self._last_edit: dict[int, float] = {}  # progress message id -> monotonic time of the last edit
+        # (chat id, progress message id) -> monotonic time of the last edit (message ids are per chat)
+        self._last_edit: dict[tuple[int, int], float] = {}
         self._session_locks: dict[str, asyncio.Lock] = {}
         self._vote_edits: set[tuple[str, int]] = set()
 
@@ -69,7 +71,7 @@ class ChoreoService:
         requeued = await self.sessions.requeue_unfinished()
         if requeued:
             log.info("re-running %d unfinished job(s)", requeued)
-        # once, here, rather than in every worker as it loads the library
+        # here first, so the workers loading the library find nothing left to do
         await LibraryRepo(self.db).refresh_descriptors(self.settings.engine.descriptor)
         self.pool = ProcessPoolExecutor(max_workers=self.settings.workers)
         loop = asyncio.get_running_loop()
@@ -102,7 +104,17 @@ class ChoreoService:
 
     async def _engine(self, fn, *args):
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, fn, *args)
+        pool = self.pool
+        try:
+            return await loop.run_in_executor(pool, fn, *args)
+        except BrokenProcessPool:
+            # a worker died (out of memory, a crash in native code): this job fails, later ones
+            # get a fresh pool instead of failing too (once, however many jobs saw it break)
+            if self.pool is pool:
+                log.error("a worker process died; starting a new pool")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = ProcessPoolExecutor(max_workers=self.settings.workers)
+            raise
 
     # ------------------------------------------------------------------ new songs
     async def new_song(self, message: Message, file_id: str, unique_id: str | None, song_name: str,
@@ -119,7 +131,7 @@ class ChoreoService:
             message.chat_id, t(lang, "queued", song=html.escape(song_name), position=position) + whose(session),
             reply_to_message_id=message.message_id, parse_mode="HTML")
         await self.sessions.update(session_id, progress_message_id=sent.message_id)
-        self._last_edit[sent.message_id] = time.monotonic()
+        self._last_edit[(message.chat_id, sent.message_id)] = time.monotonic()
         self._wake.set()
         return session_id
 
@@ -132,24 +144,34 @@ class ChoreoService:
         message_id = session.get("progress_message_id")
         if not message_id:
             return
-        wait = PROGRESS_MIN_INTERVAL - (time.monotonic() - self._last_edit.get(message_id, 0.0))
+        edited = (session["chat_id"], message_id)
+        wait = PROGRESS_MIN_INTERVAL - (time.monotonic() - self._last_edit.get(edited, 0.0))
         if wait > 0:
             if not force:
                 return
             await asyncio.sleep(wait)
         text = t(session["language"], key, song=html.escape(session["song_name"]), **values) + whose(session)
-        self._last_edit[message_id] = time.monotonic()
+        self._last_edit[edited] = time.monotonic()
         try:
             await self.bot.edit_message_text(text, session["chat_id"], message_id, parse_mode="HTML")
-        except BadRequest as exc:  # "message is not modified" and the like: nothing to do
+        except Forbidden:
+            raise  # the chat is gone: the job runner closes its sessions
+        except TelegramError as exc:  # "not modified", a network hiccup: a progress line is not worth a song
             log.debug("progress edit skipped: %s", exc)
 
     # ------------------------------------------------------------------ the job loop
     async def _run_jobs(self) -> None:
         while True:
-            job = await self.sessions.claim_job()
+            try:
+                job = await self.sessions.claim_job()
+                if job is None:
+                    await self._close_due_votes()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a runner must outlive any one error, or songs queue for ever
+                log.exception("job runner: claiming a job or closing votes failed")
+                job = None
             if job is None:
-                await self._close_due_votes()
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -173,16 +195,21 @@ class ChoreoService:
                 await self._fail_session(job["session_id"], exc)
 
     async def _run_job(self, job: dict) -> None:
-        session = await self.sessions.get(job["session_id"])
-        if session is None or session["status"] in ("cancelled", "failed"):
+        if job["kind"] == "render":
+            # not under the session's lock: a render takes minutes, and buttons and /cancel must be
+            # answered meanwhile; its writes are conditional on the session still rendering
+            session = await self.sessions.get(job["session_id"])
+            if session is not None and session["status"] == "rendering":
+                await self._render(session, job["payload"].get("mode") or session["render_mode"])
             return
-        async with self.lock(session["id"]):
+        async with self.lock(job["session_id"]):
+            session = await self.sessions.get(job["session_id"])  # read under the lock: a cancel is seen
+            if session is None or session["status"] in ("cancelled", "failed"):
+                return
             if job["kind"] == "analyse":
                 await self._analyse(session)
             elif job["kind"] == "offer":
                 await self._offer(session, job["idx"])
-            elif job["kind"] == "render":
-                await self._render(session, job["payload"].get("mode") or session["render_mode"])
 
     async def _fail_session(self, session_id: str, exc: Exception) -> None:
         session = await self.sessions.get(session_id)
@@ -318,6 +345,8 @@ class ChoreoService:
             result = task.result()
             await self.sessions.store_result(session["id"], mode, result["video"], result["sheet"], result["sha256"])
             existing = await self.sessions.result(session["id"], mode)
+        if (await self.sessions.get(session["id"]))["status"] != "rendering":
+            return  # cancelled while rendering: the video stays stored, nothing is sent
         await self.send_result(session, existing, mode)
 
     async def send_result(self, session: dict, result: dict, mode: str) -> None:
@@ -370,7 +399,9 @@ class ChoreoService:
             try:
                 await self.bot.edit_message_caption(chat_id=session["chat_id"], message_id=message_id,
                                                     caption=caption, reply_markup=None)
-            except BadRequest as exc:
+            except Forbidden:
+                raise
+            except TelegramError as exc:  # the pick is recorded; only its caption did not change
                 log.debug("collapse skipped: %s", exc)
 
     async def pick(self, session: dict, idx: int, rank: int, user_id: int | None, source: str = "user",

@@ -92,13 +92,10 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
 
 def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
                   settings: Settings, progress_path: str | None = None) -> dict:
-    """The final video (``mode``: clips or avatar) and the choreography sheet."""
-    from choreo_engine import render
-
+    """The final video (``mode``: clips or avatar) and the choreography sheet (made once)."""
     loaded = choreography.loaded_library(settings)
     song = audio.SongAnalysis.from_dict(analysis)
     lib_segments = [loaded.library.segments[loaded.library.position(s)] for s in picked_ids]
-    shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -108,9 +105,7 @@ def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir
             Path(tmp).write_text(f"{fraction:.3f}")
             os.replace(tmp, progress_path)
 
-    video = render.render_final(shots, song_path, out / f"dance-{mode}.mp4", mode=mode, progress=progress)
     sheet = out / "sheet.png"
-    if not sheet.exists():
-        render.render_sheet(song, shots, sheet, motion_levels=[ls.motion_levels for ls in lib_segments],
-                            labels=[ls.clip_name for ls in lib_segments])
+    video = choreography.render_dance(song, lib_segments, song_path, out / f"dance-{mode}.mp4",
+                                      None if sheet.exists() else sheet, mode, progress)
     return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video)}

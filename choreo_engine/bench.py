@@ -32,6 +32,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+# The shared material the benchmarks use beside the music tracks (paths under shared_data_dir()).
+DANCER = ("dance", "video_mgt", "dancer.avi")
+VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
+
+
 def shared_tracks() -> list[Path]:
     return sorted((shared_data_dir() / "music").glob("*/*.ogg"))
 

@@ -24,11 +24,12 @@ time (clips) and ~17x (avatar) at 1280x720, so x264 is the bottleneck. Piping I4
 of bgr24 halves the bytes and skips ffmpeg's swscale: encoding went from 7.2x to 9.0x real
 time on the same 500 frames (and the colours round-trip closer: mean error 1.0 vs 2.0).
 
-Whole renders of Vibe Ace (61.5 s, 16 shots of the dancer video), x real time::
+Whole renders of Vibe Ace (61.5 s, 16 shots of the dancer video), x real time (the first
+three rows: ``choreo bench render``; the rest: experiments while choosing the route)::
 
-    this route, clips 720x720 (the clip's own frame)      ~10x
-    this route, clips 1280x720, blurred side fill          6.5x   (black fill 7.1-7.7x)
-    this route, avatar 720x720 / 1280x720                  9.3x / 7.8x
+    this route, clips 720x720 (the clip's own frame)       9.2x
+    this route, clips 1280x720, blurred side fill          6.6x   (black fill 7.1-7.7x)
+    this route, avatar 720x720 / 1280x720                  9.7x / 7.6x
     ffmpeg filtergraph, clips 1280x720: 135 per-beat trim+setpts, concat, scale/pad, no
       dissolves (experiment, same load as the 7.1x above)  8.4x
     moviepy 2.2.1 per-frame path (DESIGN.md)               0.6-0.9x

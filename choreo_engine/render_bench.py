@@ -13,17 +13,17 @@ without retiming: a stream-copy concat (``-c copy``, the cost of cutting alone) 
 concat re-encoded at 1280x720 with the same x264 settings and AAC (the cost of a plain cut
 edit). Figures are medians of ``runs`` runs with their spread (see ``bench.summarize``).
 
-Measured on this 2-core machine (runs=3, machine shared with other work at load 4-5;
-``python -m choreo_engine.render_bench 3``), x real time unless noted::
+Measured on this 2-core machine with nothing else running (``choreo bench render --runs 2``,
+medians), x real time unless noted::
 
-    preview (6 tiles, 3.7 s at 20 fps, 722x480)          0.96 s per preview
-    clips   720x720  6.9x    1280x720 (blurred sides)  5.4x
-    avatar  720x720  8.9x    1280x720                  7.3x
-    ffmpeg concat -c copy                              48.7x  (no decoding, keyframe cuts)
-    ffmpeg concat re-encoded 1280x720 (black pad)       5.9x
+    preview (6 tiles, 3.7 s at 20 fps, 722x480)          1.05 s per preview
+    clips   720x720  9.2x    1280x720 (blurred sides)  6.6x
+    avatar  720x720  9.7x    1280x720                  7.6x
+    ffmpeg concat -c copy                              60.0x  (no decoding, keyframe cuts)
+    ffmpeg concat re-encoded 1280x720 (black pad)       7.9x
 
 so the final video costs about what a plain ffmpeg cut-and-encode of the same pieces costs
-(0.92x of it at 1280x720 with blurred sides, 1.16x-1.5x in the clip's own square frame).
+(0.84x of it at 1280x720 with blurred sides, 1.17x-1.23x in the clip's own square frame).
 """
 
 from __future__ import annotations
@@ -38,12 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from . import audio, library, pose
-from .bench import peak_rss_mb, summarize
+from .bench import DANCER, VIBE_ACE, peak_rss_mb, summarize
 from .render import Shot, frame_size, render_final, render_preview, video_info
 from .settings import shared_data_dir
-
-DANCER = ("dance", "video_mgt", "dancer.avi")
-SONG = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
 
 
 def _work_dir() -> Path:
@@ -56,7 +53,7 @@ def build_inputs(work_dir: Path | None = None, song: Path | None = None) -> tupl
     """(song analysis, one shot per song segment, song path) from the shared dancer video."""
     work = work_dir or _work_dir()
     dancer = shared_data_dir().joinpath(*DANCER)
-    song = song or shared_data_dir().joinpath(*SONG)
+    song = song or shared_data_dir().joinpath(*VIBE_ACE)
     sha = library.file_sha256(dancer)[:16]
     video = work / f"dancer-{sha}.mp4"
     if not video.exists():
@@ -65,7 +62,9 @@ def build_inputs(work_dir: Path | None = None, song: Path | None = None) -> tupl
     if not poses_path.exists():
         track = pose.estimate_video(video, stride=2)
         poses = pose.interpolate_gaps(track.poses, track.fps, 1.0)
-        np.savez_compressed(poses_path, poses=poses.astype(np.float32), fps=np.float32(track.fps))
+        tmp = poses_path.with_suffix(".part.npz")  # written whole or not at all: its existence is the cache
+        np.savez_compressed(tmp, poses=poses.astype(np.float32), fps=np.float32(track.fps))
+        os.replace(tmp, poses_path)
     clip = audio.analyze(audio.decode(dancer, max_seconds=None))
     lib_segs = clip.segments
     analysis = audio.analyze(audio.decode(song))

@@ -74,8 +74,10 @@ class LibraryRepo:
         :meth:`load` and is counted in :meth:`stats`. Returns the number of clips described again.
         """
         tag = features.descriptor_tag(descriptor)
+        unavailable = f"{tag}-unavailable"  # tried for this descriptor and failed: not tried again
         clips = await self.db.fetchall(
-            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag != ? ORDER BY id", (tag,))
+            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag NOT IN (?, ?) ORDER BY id",
+            (tag, unavailable))
         if clips:
             log.info("describing %d library clips again for the %s descriptor", len(clips), tag)
         redone = 0
@@ -90,6 +92,8 @@ class LibraryRepo:
             except Exception as exc:  # noqa: BLE001 - one clip must not stop the library from loading
                 log.warning("clip %s (%s) cannot be described again (%s); it is left out until its video is "
                             "added again", clip["id"], clip["name"], getattr(exc, "message", exc))
+                async with self.db.transaction() as conn:
+                    await conn.execute("UPDATE clips SET descriptor_tag = ? WHERE id = ?", (unavailable, clip["id"]))
                 continue
             async with self.db.transaction() as conn:
                 # another process may have done it meanwhile: then this changes nothing

@@ -131,10 +131,6 @@ class SessionRepo:
         row = await self.db.fetchone("SELECT * FROM session_segments WHERE session_id = ? AND idx = ?", (session_id, idx))
         return dict(row) if row else None
 
-    async def segments(self, session_id: str) -> list[dict]:
-        return [dict(r) for r in await self.db.fetchall(
-            "SELECT * FROM session_segments WHERE session_id = ? ORDER BY idx", (session_id,))]
-
     async def store_candidates(self, session_id: str, idx: int, candidates: list[dict]) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM candidates WHERE session_id = ? AND idx = ?", (session_id, idx))
@@ -249,10 +245,6 @@ class SessionRepo:
         row = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'analyse' AND status IN ('queued', 'running') AND id <= ?",
             (job_id,))
-        return int(row["n"])
-
-    async def pending_jobs(self) -> int:
-        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'")
         return int(row["n"])
 
     # ------------------------------------------------------------------ groups: mode and votes

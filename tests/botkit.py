@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import shutil
 from pathlib import Path
 from typing import AsyncIterator
 
-from bot.app import build_application
+from bot.app import polling
 from bot.config import BotSettings
 from bot.sandbox.emulator import TelegramEmulator
 from tests.conftest import _settings_for, ffmpeg, shared
@@ -30,20 +29,8 @@ def copy_library(library_dir: Path, dest: Path) -> Path:
 @contextlib.asynccontextmanager
 async def running_bot(settings: BotSettings) -> AsyncIterator:
     """The application started as `choreo bot` would, with long polling against the emulator."""
-    app = build_application(settings)
-    await app.initialize()
-    try:
-        await app.post_init(app)
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
-    finally:
-        await app.shutdown()
+    async with polling(settings, poll_timeout=1) as app:
+        yield app
     errors = app.bot_data.get("errors", [])
     assert not errors, f"handler errors: {errors!r}"
 
@@ -82,6 +69,3 @@ def button(message: dict, label: str) -> str:
             return data
     raise AssertionError(f"no button {label!r} in {buttons_of(message)}")
 
-
-async def run_in_thread(fn, *args):
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)

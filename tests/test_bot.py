@@ -81,7 +81,8 @@ def test_auto_pick_and_mode_switch(data_dir, tmp_path):
                 emu.press_button(chat, bo, offer["message_id"], button(offer, "✨"))
                 await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
                 assert len(previews(emu, chat["id"])) == 1  # the rest was chosen automatically
-                final = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video" and m is not offer][-1]
+                final = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video"
+                         and m["message_id"] != offer["message_id"]][-1]
                 uploads_before = emu.uploads["sendVideo"]
                 # switch to the mannequin, then back to the dancers: the second is re-sent by file_id
                 emu.press_button(chat, bo, final["message_id"], button(final, "🧍"))
@@ -111,7 +112,6 @@ def _make_bad_files(tmp_path: Path) -> dict[str, Path]:
     silent = tmp_path / "silence.wav"
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t", "20", str(silent))
     files["silent"] = silent
-    photo = tmp_path / "photo.jpg"
     from tests.conftest import shared
 
     files["photo"] = shared("people", "images", "bus.jpg")

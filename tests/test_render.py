@@ -365,8 +365,11 @@ def test_sheet_png(material, output_dir):
     assert img.shape[0] > img.shape[1] * 0.4
     # mostly white paper, with drawing on it
     assert 200 < img.mean() < 250 and img.std() > 20
-    # given levels are accepted; a wrong number of shots is refused
+    # given levels are drawn instead of the ones measured from the poses; a wrong number of shots is refused
     levels = [np.arange(len(s.beats)) % 11 for s in material.analysis.segments]
-    render.render_sheet(material.analysis, shots, output_dir / "render_sheet_levels.png", motion_levels=levels)
+    drawn = render.render_sheet(material.analysis, shots, output_dir / "render_sheet_levels.png", width_px=1200,
+                                title="Vibe Ace", motion_levels=levels)
+    with_levels = cv2.imread(str(drawn))
+    assert with_levels.shape == img.shape and np.abs(with_levels.astype(int) - img).sum(axis=2).astype(bool).mean() > 0.005
     with pytest.raises(ValueError):
         render.render_sheet(material.analysis, shots[:-1], output_dir / "bad.png")

@@ -97,6 +97,7 @@ def sandbox(library_dir, tmp_path_factory):
         code = sb.stop()
     assert code == 0, f"the sandbox exited with {code}:\n{sb.output()}"
     assert "Traceback" not in sb.output(), sb.output()
+    assert "would refuse" not in sb.output(), sb.output()  # the emulator found no invalid bot request
 
 
 @pytest.fixture(scope="module")

@@ -331,32 +331,18 @@ class BotRunner:
             self._ready.set()
 
     async def _run(self) -> None:
-        from telegram import Update
-
-        from bot.app import build_application
+        from bot.app import polling
 
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         if self.cleanup is not None:
             await self.cleanup()
-        app = build_application(self.settings)
-        self.app = app
-        await app.initialize()
         try:
-            await app.post_init(app)
-            try:
-                await app.start()
-                await app.updater.start_polling(poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES)
+            async with polling(self.settings) as app:
+                self.app = app
                 self._ready.set()
                 await self._stop.wait()
-            finally:
-                if app.updater.running:
-                    await app.updater.stop()
-                if app.running:
-                    await app.stop()
-                await app.post_shutdown(app)
         finally:
-            await app.shutdown()
             if self.cleanup is not None:
                 await self.cleanup()
 
