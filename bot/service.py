@@ -303,11 +303,11 @@ class ChoreoService:
                                              parse_mode="HTML", supports_streaming=True,
                                              filename=f"part-{idx + 1}.mp4")
         await self.sessions.offer(session["id"], idx, sent.message_id)
+        if session["mode"] == "vote":  # the deadline also marks the part as voted (part_is_voted)
+            await self.sessions.set_vote_deadline(session["id"], idx, time.time() + self.settings.vote_timeout_seconds)
         if idx == 0:  # after the preview, so the throttled edit never delays it
             await self.progress(session, "ready", force=True, segments=session["n_segments"],
                                 tempo=round(analysis["tempo"]))
-        if session["mode"] == "vote":
-            await self.sessions.set_vote_deadline(session["id"], idx, time.time() + self.settings.vote_timeout_seconds)
 
     def offer_keyboard(self, lang: str, buttons: list[Button], counts: dict[int, int] | None = None) -> InlineKeyboardMarkup:
         picks = [b for b in buttons if b.action == "pick"]
@@ -459,16 +459,24 @@ class ChoreoService:
         return True
 
     # ------------------------------------------------------------------ buttons
+    async def part_is_voted(self, session: dict, button: Button) -> bool:
+        """Whether the button's part was offered for a vote. A part keeps the mode it was offered
+        in (its keyboard and deadline were made for it); a /mode change applies from the next part."""
+        if button.action != "pick" or button.idx is None:
+            return False
+        seg_row = await self.sessions.segment(session["id"], button.idx)
+        return seg_row is not None and seg_row["vote_deadline"] is not None
+
     async def may_choose(self, session: dict, user_id: int, button: Button, query) -> bool:
-        """Only the person who started the session picks; in vote mode everyone taps 1-6."""
-        if user_id == session["owner_id"] or (session["mode"] == "vote" and button.action == "pick"):
+        """Only the person who started the session picks; on a voted part everyone taps 1-6."""
+        if user_id == session["owner_id"] or await self.part_is_voted(session, button):
             return True
         await query.answer(t(session["language"], "alert_owner_only", name=session["owner_name"]), show_alert=True)
         return False
 
     async def handle_button(self, session: dict, button: Button, user_id: int, query) -> None:
         lang = session["language"]
-        if button.action == "pick" and session["mode"] == "vote":
+        if await self.part_is_voted(session, button):
             await self.cast_vote(session, button, user_id, query)
             return
         if button.action == "close":

@@ -227,3 +227,32 @@ def test_three_minute_song_in_a_group_without_a_429(data_dir, tmp_path):
     assert sent <= 20
     n_segments, = _db(data_dir).execute("SELECT n_segments FROM sessions").fetchone()
     assert n_segments >= 30
+
+
+def test_mode_switch_applies_from_the_next_part(data_dir, tmp_path):
+    """/mode vote while a part is offered in owner mode: that part stays the owner's, the next is voted."""
+    song = song_excerpt(tmp_path, VIBE_ACE, 16, "mp3", start=10)
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir, vote_timeout_seconds=600)):
+                ann, bo = emu.make_user("Ann", "ann"), emu.make_user("Bo", "bo")
+                group = emu.make_group("Dance crew", [ann, bo], admins=[ann])
+                emu.send_file(group, ann, song, kind="audio", caption="/choreo", mime_type="audio/mpeg")
+                await wait(emu, lambda e: _group_previews(e, group["id"]), 120)
+                first = _group_previews(emu, group["id"])[0]
+                assert "Vote" not in first["caption"]
+                emu.send_text(group, ann, "/mode vote")
+                await wait(emu, lambda e: any("everyone votes" in (m.get("text") or "") for m in e.bot_messages(group["id"])), 20)
+                answered = len(emu.callback_answers)
+                emu.press_button(group, bo, first["message_id"], button(first, "2"))  # still Ann's part
+                await wait(emu, lambda e: len(e.callback_answers) > answered, 10)
+                assert emu.callback_answers[-1]["text"] == "Only @ann picks here."
+                emu.press_button(group, ann, first["message_id"], button(first, "2"))  # a pick, not a vote
+                await wait(emu, lambda e: len(_group_previews(e, group["id"])) >= 2, 120)
+                assert "move 2" in emu.message(group["id"], first["message_id"])["caption"]
+                second = _group_previews(emu, group["id"])[1]
+                assert "Vote" in second["caption"] and any("Close" in t for t, _ in buttons_of(second))
+                assert emu.violations == []
+
+    asyncio.run(scenario())
