@@ -73,7 +73,7 @@ class ChoreoService:
             log.info("re-running %d unfinished job(s)", requeued)
         # here first, so the workers loading the library find nothing left to do
         await LibraryRepo(self.db).refresh_descriptors(self.settings.engine.descriptor)
-        self.pool = ProcessPoolExecutor(max_workers=self.settings.workers)
+        self.pool = self._new_pool()
         loop = asyncio.get_running_loop()
         # Warm every worker (numba compile, library load) before the first song arrives.
         await asyncio.gather(*[loop.run_in_executor(self.pool, worker.warm_up, self.settings.engine)
@@ -99,6 +99,9 @@ class ChoreoService:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.settings.workers, initializer=worker.exit_with_parent)
+
     def lock(self, session_id: str) -> asyncio.Lock:
         return self._session_locks.setdefault(session_id, asyncio.Lock())
 
@@ -113,7 +116,7 @@ class ChoreoService:
             if self.pool is pool:
                 log.error("a worker process died; starting a new pool")
                 pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = ProcessPoolExecutor(max_workers=self.settings.workers)
+                self.pool = self._new_pool()
             raise
 
     # ------------------------------------------------------------------ new songs

@@ -7,6 +7,8 @@ process boundary cheaply; the library and its index stay loaded in each worker p
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,19 @@ from choreo_engine.library import file_sha256
 from choreo_engine.settings import Settings
 
 from . import choreography
+
+
+def exit_with_parent() -> None:
+    """Pool initializer: the worker ends when the bot process is gone. A SIGKILLed bot cannot stop
+    its pool, and its workers would otherwise live on, each holding a loaded library."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def warm_up(settings: Settings) -> int:

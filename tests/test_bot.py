@@ -213,6 +213,27 @@ def _start_bot_process(emu, data_dir: Path, log: Path):
                             stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, waiting to be reaped by init, counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _segment_status(data_dir: Path, idx: int) -> str | None:
     con = sqlite3.connect(data_dir / "choreo.db")
     try:
@@ -251,8 +272,16 @@ def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
                 second = previews(emu, chat["id"])[1]
                 # 1: killed while idle, waiting for a pick (once the bot has recorded its preview)
                 await wait(emu, lambda e: _segment_status(data_dir, 1) == "offered", 30)
+                workers = _children(proc.pid)
+                assert len(workers) == 2
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
+                # its pool's workers do not outlive it (each holds a loaded library)
+                for _ in range(50):
+                    if not any(_alive(w) for w in workers):
+                        break
+                    await asyncio.sleep(0.1)
+                assert not any(_alive(w) for w in workers), "the killed bot's workers live on"
                 _as_if_described_by_an_older_version(data_dir)
                 proc = _start_bot_process(emu, data_dir, log)
                 emu.press_button(chat, ed, second["message_id"], button(second, "2"))  # a button from before the kill
