@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from choreo_engine import audio, features
-from choreo_engine.index import MusicIndex
-from choreo_engine.library import Library
-from choreo_engine.planner import Planner, SongContext
-from choreo_engine.scoring import Weights
+from choreo_engine.music import audio, features
+from choreo_engine.music.index import MusicIndex
+from choreo_engine.dance.library import Library
+from choreo_engine.plan.planner import Planner, SongContext
+from choreo_engine.plan.scoring import Weights
 from choreo_engine.settings import Settings
 from storage import Database
 from storage.library import LibraryRepo
@@ -106,7 +106,7 @@ def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | 
                  progress=None) -> Path:
     """The final video of the chosen library segments (one per song segment) and, when
     ``sheet_path`` is given, the choreography sheet. Returns the video's path."""
-    from choreo_engine import render
+    from choreo_engine.video import render
 
     shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
     video = render.render_final(shots, song_path, video_path, mode=mode, progress=progress)

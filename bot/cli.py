@@ -23,7 +23,7 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from choreo_engine import audio
+    from choreo_engine.music import audio
     from choreo_engine.settings import Settings
 
     settings = Settings.from_env()
@@ -113,7 +113,7 @@ def demo_song(settings) -> Path:
     """The bundled example: a synthesized song (not one of the library's), written once."""
     import soundfile as sf
 
-    from choreo_engine import synth
+    from choreo_engine.starter import synth
 
     path = settings.data_dir / "demo" / "choreo-demo-song.wav"
     if not path.exists():
@@ -202,30 +202,27 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from choreo_engine import bench
-
     if args.what == "analyze":
-        _print_json(bench.bench_analyze(runs=args.runs))
-    elif args.what == "library":
-        from bot import benchmarks
+        from choreo_engine.bench.analyze import bench_analyze
 
-        _print_json(benchmarks.bench_library(runs=args.runs, songs=args.songs))
-    elif args.what == "plan":
-        from bot import benchmarks
-
-        _print_json(benchmarks.bench_plan(runs=args.runs))
-    elif args.what == "bot":
-        from bot import benchmarks
-
-        _print_json(benchmarks.bench_bot(runs=args.runs))
+        _print_json(bench_analyze(runs=args.runs))
     elif args.what == "render":
-        from choreo_engine import render_bench
+        from choreo_engine.bench.render import bench_render
 
-        _print_json(render_bench.bench_render(runs=args.runs))
+        _print_json(bench_render(runs=args.runs))
     elif args.what == "retrieval":
-        from choreo_engine import retrieval_eval
+        from choreo_engine.bench.retrieval import evaluate_all
 
-        _print_json(retrieval_eval.evaluate_all(max_tracks=args.tracks))
+        _print_json(evaluate_all(max_tracks=args.tracks))
+    elif args.what in ("library", "plan", "bot"):
+        from bot import bench
+
+        if args.what == "library":
+            _print_json(bench.bench_library(runs=args.runs, songs=args.songs))
+        elif args.what == "plan":
+            _print_json(bench.bench_plan(runs=args.runs))
+        else:
+            _print_json(bench.bench_bot(runs=args.runs))
     else:
         raise SystemExit(f"unknown benchmark {args.what!r}")
     return 0

@@ -1,6 +1,6 @@
 """Library administration shared by the command line and the bot's start-up.
 
-Each video is analysed by the engine (``choreo_engine.library.ingest_video``) and stored by
+Each video is analysed by the engine (``choreo_engine.dance.library.ingest_video``) and stored by
 ``storage`` in one transaction; a bad file is reported and skipped, never half-stored.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from choreo_engine import features
-from choreo_engine import library as engine_library
+from choreo_engine.music import features
+from choreo_engine.dance import library as engine_library
 from choreo_engine.errors import ChoreoError
 from choreo_engine.settings import Settings
 from storage import Database
@@ -46,7 +46,7 @@ def _ingest(path: str, video_dir: str, descriptor: str, show_progress: bool) -> 
     if show_progress:
         from tqdm import tqdm
 
-        from choreo_engine.pose import read_frames
+        from choreo_engine.dance.pose import read_frames
 
         _, _, count, _ = read_frames(path)
         bar = tqdm(total=count or None, desc=Path(path).name[:28], unit="frame", leave=False)

@@ -21,7 +21,7 @@ import numpy as np
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from choreo_engine import features
+from choreo_engine.music import features
 from choreo_engine.errors import ChoreoError
 
 from . import worker

@@ -1,6 +1,6 @@
 """Build the procedural starter library (``choreo library demo``; automatic on first start).
 
-Each song is rendered and ingested in a worker process (``choreo_engine.starter``), and stored
+Each song is rendered and ingested in a worker process (``choreo_engine.starter.build``), and stored
 here, in the parent, one transaction per clip: a build interrupted half-way keeps the clips it
 finished and the next build adds only the missing ones.
 """
@@ -12,7 +12,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from choreo_engine import starter, synth
+from choreo_engine.starter import build as starter, synth
 from choreo_engine.settings import Settings
 
 from .library_admin import open_library

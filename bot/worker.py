@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from choreo_engine import audio, features
-from choreo_engine.library import file_sha256
+from choreo_engine.music import audio, features
+from choreo_engine.dance.library import file_sha256
 from choreo_engine.settings import Settings
 
 from . import choreography
@@ -69,7 +69,7 @@ def _rows(loaded, segment_ids: list[int]) -> list[int]:
 def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
           out_path: str, settings: Settings) -> dict:
     """The candidates of segment ``idx`` given the picks so far, and their preview video."""
-    from choreo_engine import render
+    from choreo_engine.video import render
 
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from choreo_engine import features, motion
-from choreo_engine.library import IngestedClip, Library, LibrarySegment, describe_stored_segments, save_poses
+from choreo_engine.music import features
+from choreo_engine.dance import motion
+from choreo_engine.dance.library import IngestedClip, Library, LibrarySegment, describe_stored_segments, save_poses
 
 from .db import Database
 

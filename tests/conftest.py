@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from choreo_engine.settings import shared_data_dir
-
-SHARED = shared_data_dir()
-OUTPUT = Path(__file__).resolve().parent / "output"
-
-
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not found: {path} (set CHOREO_SHARED_DATA)")
-    return path
-
-
-def music_tracks() -> list[Path]:
-    return sorted((SHARED / "music").glob("*/*.ogg"))
-
-
-def ffmpeg(*args: str) -> None:
-    """Run the bundled ffmpeg (there is no system ffmpeg)."""
-    from choreo_engine.audio import ffmpeg_exe
-
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True)
+from tests.support.data import OUTPUT, settings_for, shared
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +29,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 STARTER_SONGS = 8
 
 
-def _settings_for(data_dir: Path):
-    import dataclasses
-
-    from choreo_engine.settings import Settings
-
-    return dataclasses.replace(Settings.from_env(), data_dir=data_dir)
-
-
 @pytest.fixture(scope="session")
 def library_dir(tmp_path_factory) -> Path:
     """A data directory holding a small starter library plus the real dancer (built once)."""
@@ -71,7 +41,7 @@ def library_dir(tmp_path_factory) -> Path:
     if reuse and (Path(reuse) / "choreo.db").exists():
         return Path(reuse)
     data_dir = Path(reuse) if reuse else tmp_path_factory.mktemp("library") / "data"
-    settings = _settings_for(data_dir)
+    settings = settings_for(data_dir)
     summary = asyncio.run(starter_library.build(n_songs=STARTER_SONGS, workers=2, settings=settings))
     assert summary["added"] == STARTER_SONGS
     results = asyncio.run(library_admin.add_videos([dancer], settings=settings))
@@ -81,7 +51,7 @@ def library_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def library_settings(library_dir):
-    return _settings_for(library_dir)
+    return settings_for(library_dir)
 
 
 @pytest.fixture(scope="session")

@@ -119,7 +119,7 @@ class SongShelf:
             if not path.exists():
                 import soundfile as sf
 
-                from choreo_engine import synth
+                from choreo_engine.starter import synth
 
                 made = synth.synthesize_song(song.style, tempo=song.tempo, key=song.music_key,
                                              n_beats=song.n_beats, seed=song.seed)

@@ -1,0 +1,232 @@
+"""Benchmarks that need the library (``choreo bench library|plan``); each returns a JSON-ready dict."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from choreo_engine.music import audio, features
+from choreo_engine.plan import metrics
+from choreo_engine.dance import pose
+from choreo_engine.bench.common import DANCER, VIBE_ACE, shared_tracks, summarize
+from choreo_engine.errors import ChoreoError
+from choreo_engine.dance.composition import compose_dance
+from choreo_engine.music.index import MusicIndex
+from choreo_engine.dance.library import Library, LibrarySegment, load_poses
+from choreo_engine.plan.planner import Planner
+from choreo_engine.settings import Settings, shared_data_dir
+
+from . import choreography, library_admin, starter_library
+
+
+
+def _pose_fps(frames: list[np.ndarray]) -> float:
+    with pose.PoseEstimator(video=True) as estimator:
+        estimator.estimate(frames[0])  # warm up the graph
+        t0 = time.perf_counter()
+        for frame in frames:
+            estimator.estimate(frame)
+        return len(frames) / (time.perf_counter() - t0)
+
+
+def bench_library(runs: int = 3, songs: int = 40, build: bool = True) -> dict:
+    import cv2
+
+    dancer = shared_data_dir().joinpath(*DANCER)
+    frames_iter, fps, _, size = pose.read_frames(dancer)
+    frames = [f for _, f in zip(range(300), frames_iter)]
+    h = 360
+    small = [cv2.resize(f, (round(f.shape[1] * h / f.shape[0]), h), interpolation=cv2.INTER_AREA) for f in frames]
+    result: dict = {
+        "benchmark": "library",
+        "pose_frames_per_second": {
+            "360p": summarize([_pose_fps(small) for _ in range(runs)]),
+            f"own_size_{size[0]}x{size[1]}": summarize([_pose_fps(frames) for _ in range(runs)]),
+        },
+    }
+    if not songs:  # no timed build: sizes of the library in CHOREO_DATA_DIR
+        stats = asyncio.run(library_admin.library_stats())
+        minutes = stats["dance_minutes"] or 1.0
+        result.update({
+            "library_segments": stats["segments"], "dance_minutes": minutes,
+            "database_kb_per_dance_minute": round(stats["database_bytes"] / 1024 / minutes, 1),
+            "npz_kb_per_dance_minute": round(stats["pose_files_bytes"] / 1024 / minutes, 1),
+            "video_kb_per_dance_minute": round(stats["video_files_bytes"] / 1024 / minutes, 1),
+        })
+    elif build:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = dataclasses.replace(Settings.from_env(), data_dir=Path(tmp) / "data")
+            t0 = time.perf_counter()
+            summary = asyncio.run(starter_library.build(n_songs=songs, workers=2, settings=settings))
+            build_seconds = time.perf_counter() - t0
+            asyncio.run(library_admin.add_videos([dancer], settings=settings))
+            stats = asyncio.run(library_admin.library_stats(settings))
+        minutes = stats["dance_minutes"]
+        result.update({
+            "demo_library_build_seconds": round(build_seconds, 1),
+            "demo_library_songs": songs,
+            "demo_library_segments": summary["segments"],
+            "pose_sources": summary["pose_sources"],
+            "dance_minutes": minutes,
+            "database_kb_per_dance_minute": round(stats["database_bytes"] / 1024 / minutes, 1),
+            "npz_kb_per_dance_minute": round(stats["pose_files_bytes"] / 1024 / minutes, 1),
+            "video_kb_per_dance_minute": round(stats["video_files_bytes"] / 1024 / minutes, 1),
+        })
+    return result
+
+
+def replicate_library(library: Library, n: int, seed: int = 0, noise: float = 0.05) -> Library:
+    """A library of ``n`` segments made from copies of ``library`` with noise on every vector."""
+    rng = np.random.default_rng(seed)
+    take = np.resize(np.arange(len(library)), n)
+
+    def jitter(a: np.ndarray) -> np.ndarray:
+        a = a[take]
+        scale = a.std(axis=0, keepdims=True) + 1e-6
+        return (a + rng.standard_normal(a.shape) * scale * noise).astype(np.float32)
+
+    segments = []
+    for i, row in enumerate(take):
+        s = library.segments[row]
+        copy = dataclasses.replace(s, id=i + 1, clip_id=s.clip_id * 100_000 + i // len(library),
+                                   tempo=float(s.tempo * (1 + rng.normal(0, 0.02))))
+        segments.append(copy)
+    return Library(segments, jitter(library.descriptors), jitter(library.start_poses),
+                   jitter(library.start_velocities), jitter(library.end_poses), jitter(library.end_velocities))
+
+
+def _three_minute_song(tmp: Path) -> Path:
+    y = audio.decode(shared_data_dir().joinpath(*VIBE_ACE))
+    y = np.tile(y, int(np.ceil(180 * audio.SAMPLE_RATE / len(y))))[: 180 * audio.SAMPLE_RATE]
+    path = tmp / "three_minutes.wav"
+    sf.write(path, y, audio.SAMPLE_RATE)
+    return path
+
+
+def _plan_time(library: Library, song: choreography.AnalysedSong, runs: int) -> dict:
+    index = MusicIndex(seed=0).fit(library.descriptors)
+    planner = Planner(library, index)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        ctx = planner.prepare(song.analysis, song.descriptors)
+        path = planner.auto_path(ctx)
+        for i in range(len(path)):  # the six candidates of every segment, as a user sees them
+            planner.candidates(ctx, i, path[i - 1] if i else None, history=path[:i])
+        times.append(time.perf_counter() - t0)
+    return {"library_segments": len(library), "seconds": summarize(times)}
+
+
+def _bas(analysis, dance: np.ndarray, fps: float) -> tuple[float, float]:
+    kin = metrics.dance_beats(dance, fps)
+    return (metrics.bas_music_to_dance(analysis.beats, kin), metrics.bas_dance_to_music(analysis.beats, kin))
+
+
+def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
+    settings = Settings.from_env()
+    if asyncio.run(starter_library.ensure_library(settings)) is not None:
+        asyncio.run(library_admin.add_videos([shared_data_dir().joinpath(*DANCER)], settings=settings))
+    loaded = choreography.loaded_library(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        song = choreography.analyse_song(_three_minute_song(Path(tmp)), settings)
+    result: dict = {
+        "benchmark": "plan",
+        "song_seconds": 180,
+        "song_segments": len(song.analysis.segments),
+        "base_library_segments": len(loaded.library),
+        "planning": [_plan_time(replicate_library(loaded.library, n), song, runs if n < 50_000 else max(1, runs - 1))
+                     for n in (3_000, 100_000)],
+    }
+
+    # Beat alignment on the shared tracks: auto path vs random paths vs the library's own pairs.
+    fps = 30.0
+    auto_bas, random_bas, repetition, skipped = [], [], [], []
+    rng = np.random.default_rng(0)
+    cache: dict = {}
+    planner = loaded.planner
+    for track in shared_tracks():
+        try:
+            s = choreography.analyse_song(track, settings)
+        except ChoreoError:  # e.g. too short for one segment: listed in the output
+            skipped.append(track.name)
+            continue
+        ctx = planner.prepare(s.analysis, s.descriptors)
+        if any(len(p) == 0 for p in ctx.pools):
+            skipped.append(track.name)
+            continue
+        auto = planner.auto_path(ctx)
+        repetition.append(metrics.repetition_ratio(auto))
+        auto_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, auto, fps, cache), fps))
+        for _ in range(random_paths):
+            path = [int(rng.choice(p)) for p in ctx.pools]
+            random_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, path, fps, cache), fps))
+    own = []
+    by_clip: dict[int, list[LibrarySegment]] = {}
+    for seg in loaded.library.segments:
+        by_clip.setdefault(seg.clip_id, []).append(seg)
+    for segs in by_clip.values():
+        poses, clip_fps = load_poses(segs[0].poses_path)
+        norm = pose.normalize(poses, segs[0].aspect)
+        beats = np.concatenate([s.beats for s in segs])
+        kin = metrics.dance_beats(norm, clip_fps)
+        own.append((metrics.bas_music_to_dance(beats, kin), metrics.bas_dance_to_music(beats, kin)))
+
+    def table(values: list[tuple[float, float]]) -> dict:
+        a = np.array(values)
+        return {"music_to_dance": round(float(a[:, 0].mean()), 4), "dance_to_music": round(float(a[:, 1].mean()), 4),
+                "n": len(values)}
+
+    result["beat_alignment"] = {"auto_path": table(auto_bas), "random_paths": table(random_bas),
+                                "library_original_pairs": table(own), "sigma_seconds": metrics.SIGMA_SECONDS,
+                                "speed_smoothing_seconds": metrics.SPEED_SMOOTHING_SECONDS}
+    # share of the auto path's parts that reuse a move, mean over the tracks
+    result["auto_path_repetition_ratio"] = round(float(np.mean(repetition)), 4)
+    result["tracks_skipped"] = skipped
+    return result
+
+
+def bench_bot(runs: int = 3) -> dict:
+    """Seconds from a 3-minute song's arrival to its first preview, through the real bot and the
+    Bot API emulator (a copy of the library; one song at a time)."""
+    import shutil
+    import subprocess
+
+    from .config import BotSettings
+    from .sandbox.emulator import TelegramEmulator
+    from .sandbox.web import BotRunner
+
+    settings = BotSettings.from_env()
+    if asyncio.run(starter_library.ensure_library(settings.engine)) is not None:
+        asyncio.run(library_admin.add_videos([shared_data_dir().joinpath(*DANCER)], settings=settings.engine))
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = tmp / "data"
+        shutil.copytree(settings.engine.data_dir, data, ignore=shutil.ignore_patterns("sessions", "index", "demo", "sandbox"))
+        song = tmp / "three-minutes.mp3"
+        subprocess.run([audio.ffmpeg_exe(), "-v", "error", "-i", str(_three_minute_song(tmp)), "-c:a", "libmp3lame",
+                        str(song)], check=True)
+        with TelegramEmulator() as emu:
+            bot_settings = dataclasses.replace(settings, token=emu.token, api_base_url=emu.base_url,
+                                               api_file_url=emu.base_file_url,
+                                               engine=dataclasses.replace(settings.engine, data_dir=data))
+            runner = BotRunner(bot_settings)
+            runner.start()
+            try:
+                for i in range(runs):
+                    user = emu.make_user(f"Bench{i}", f"bench{i}")
+                    chat = emu.make_private_chat(user)
+                    t0 = time.perf_counter()
+                    emu.send_file(chat, user, song, kind="audio", mime_type="audio/mpeg")
+                    emu.wait_for(lambda e: any(m["kind"] == "video" for m in e.bot_messages(chat["id"])), timeout=300)
+                    times.append(time.perf_counter() - t0)
+            finally:
+                runner.stop()
+    return {"benchmark": "bot", "song_seconds": 180, "seconds_to_first_preview": summarize(times),
+            "workers": settings.workers}

@@ -1,0 +1,38 @@
+"""Real data for tests, read in place from ../shared/data (``CHOREO_SHARED_DATA`` moves it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from choreo_engine.settings import Settings, shared_data_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHARED = shared_data_dir()
+OUTPUT = PROJECT_ROOT / "tests" / "output"
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path} (set CHOREO_SHARED_DATA)")
+    return path
+
+
+def music_tracks() -> list[Path]:
+    return sorted((SHARED / "music").glob("*/*.ogg"))
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the bundled ffmpeg (there is no system ffmpeg)."""
+    from choreo_engine.music.audio import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def settings_for(data_dir: Path) -> Settings:
+    """The engine settings from the environment, with ``data_dir`` as the data directory."""
+    return dataclasses.replace(Settings.from_env(), data_dir=data_dir)
