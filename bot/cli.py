@@ -85,16 +85,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _render_song(song_path: Path, output: Path, mode: str, picks: str) -> tuple[Path, Path]:
-    from tqdm import tqdm
-
     from bot import choreography
+    from bot.progress import progress_bar
 
     song, loaded, ctx, auto = choreography.plan_song(song_path)
     ranks = choreography.parse_picks(picks, len(song.analysis.segments))
     path = auto if ranks is None else choreography.resolve_picks(loaded, ctx, ranks)
     output.parent.mkdir(parents=True, exist_ok=True)
     sheet = output.with_name(output.stem + "-sheet.png")
-    with tqdm(total=100, desc=f"rendering ({mode})", unit="%") as bar:
+    with progress_bar(total=100, desc=f"rendering ({mode})", unit="%") as bar:
         def progress(fraction: float) -> None:
             bar.update(max(0, round(fraction * 100) - bar.n))
 

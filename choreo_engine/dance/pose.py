@@ -8,7 +8,11 @@ same frame downscaled shows.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -23,6 +27,36 @@ L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 25, 26, 27, 28
 # The joints that make a "full body": shoulders, hips, knees, ankles.
 FULL_BODY = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE)
 VISIBLE = 0.5
+
+
+# What MediaPipe's and TFLite's native code print to stderr when a graph starts: harmless, and
+# printed by C++ (absl before InitializeLog, which no environment variable silences).
+_NATIVE_NOISE = re.compile(
+    r"^(W0000 .*(inference_feedback_manager|landmark_projection_calculator)\.cc"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate)"
+)
+
+
+@contextlib.contextmanager
+def _native_noise_filtered():
+    """Runs the block with file descriptor 2 captured, then passes on every line but known noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if not _NATIVE_NOISE.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 @dataclass
@@ -55,13 +89,15 @@ class PoseEstimator:
 
         if model_complexity is None:
             model_complexity = int(os.environ.get("CHOREO_POSE_COMPLEXITY", "1"))
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=not video,
-            model_complexity=model_complexity,
-            enable_segmentation=False,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
+        with _native_noise_filtered():
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=not video,
+                model_complexity=model_complexity,
+                enable_segmentation=False,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+        self._started = False  # the graph prints its start-up warnings on the first frame
 
     def __enter__(self) -> "PoseEstimator":
         return self
@@ -77,7 +113,12 @@ class PoseEstimator:
         import cv2
 
         rgb = cv2.cvtColor(_downscale(frame_bgr), cv2.COLOR_BGR2RGB)
-        result = self._pose.process(rgb)
+        if self._started:
+            result = self._pose.process(rgb)
+        else:
+            with _native_noise_filtered():
+                result = self._pose.process(rgb)
+            self._started = True
         if result.pose_landmarks is None:
             return None
         return np.array([[p.x, p.y, p.z, p.visibility] for p in result.pose_landmarks.landmark], dtype=np.float32)

@@ -54,7 +54,7 @@ class MusicIndex:
         k = max(1, min(self.n_clusters, len(x) // MIN_PER_CLUSTER))
         self.kmeans_ = KMeans(n_clusters=k, n_init=10, random_state=self.seed).fit(p)
         self.labels_ = self.kmeans_.labels_.astype(int)
-        self.unit_ = _unit(p)
+        self.unit_ = unit_rows(p)
         return self
 
     @property
@@ -74,7 +74,7 @@ class MusicIndex:
 
     def similarities(self, descriptor: np.ndarray) -> np.ndarray:
         """Cosine similarity (-1..1) of the query to every library segment."""
-        q = _unit(self.project(descriptor))[0]
+        q = unit_rows(self.project(descriptor))[0]
         return self.unit_ @ q
 
     def query(self, descriptor: np.ndarray, n: int = 6, exclude: set[int] | None = None) -> list[Match]:
@@ -101,11 +101,21 @@ class MusicIndex:
     @staticmethod
     def load(path: str | Path) -> "MusicIndex":
         with open(path, "rb") as fh:
-            index = pickle.load(fh)
+            index = _IndexUnpickler(fh).load()
         if not isinstance(index, MusicIndex):
             raise TypeError(f"{path} does not hold a MusicIndex")
         return index
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+class _IndexUnpickler(pickle.Unpickler):
+    """Reads indexes saved before the engine's modules moved into subpackages (``choreo_engine.index``)."""
+
+    def find_class(self, module: str, name: str):
+        if module == "choreo_engine.index":
+            module = __name__
+        return super().find_class(module, name)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a zero row stays zero), so dot products are cosines."""
     return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import scoring
 from ..music.audio import SongAnalysis
-from ..music.index import MusicIndex
+from ..music.index import MusicIndex, unit_rows
 from ..dance.library import Library
 
 N_CANDIDATES = 6
@@ -220,14 +220,10 @@ class Planner:
                 out[i] = ctx.unary[i][hits[0]]
             else:  # a row outside the pool (e.g. a random path): score it directly
                 seg = ctx.analysis.segments[i]
-                cos = float(self.index.unit_[row] @ _unit(self.index.project(ctx.descriptors[i]))[0])
+                cos = float(self.index.unit_[row] @ unit_rows(self.index.project(ctx.descriptors[i]))[0])
                 tempo_score, _ = scoring.tempo_fit(seg.tempo, self._tempos[[row]])
                 levels = seg.loudness_levels[:8].astype(float)
                 out[i] = [scoring.music_similarity(cos), scoring.amplitude_fit(levels, self._motion[row][: len(levels)]),
                           100.0, tempo_score[0]]
             out[i, 2] = self._transition(path[i - 1] if i else None, np.array([row]))[0]
         return out
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)

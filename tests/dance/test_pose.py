@@ -73,3 +73,22 @@ def test_kinematic_beats_find_the_stops_of_a_periodic_motion():
     expected = np.arange(0.5, 7.6, 0.5)
     assert len(beats) == len(expected)
     assert np.max(np.abs(beats - expected)) < 1.5 / fps
+
+
+def test_mediapipe_start_up_noise_is_silenced_and_other_stderr_kept():
+    """MediaPipe/TFLite print absl warnings from C++ when a graph starts; nothing else is hidden."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, numpy as np\n"
+        "from choreo_engine.dance import pose\n"
+        "with pose.PoseEstimator(video=True) as e:\n"
+        "    e.estimate(np.zeros((360, 640, 3), np.uint8))\n"
+        "    e.estimate(np.zeros((360, 640, 3), np.uint8))\n"
+        "with pose._native_noise_filtered():\n"
+        "    os.write(2, b'a real error line\\n')\n"
+    )
+    err = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stderr
+    assert "inference_feedback_manager" not in err and "XNNPACK" not in err and "absl::InitializeLog" not in err, err
+    assert "a real error line" in err

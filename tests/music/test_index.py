@@ -94,3 +94,17 @@ def test_altered_copies_find_their_original():
     assert result["top6_recall_overall"] >= 0.90
     for kind in AUGMENTATIONS:
         assert result["top6_recall"][kind] >= 0.85, kind
+
+
+def test_index_saved_before_the_layout_change_loads(tmp_path):
+    """Indexes cached in a data dir by earlier versions name the class ``choreo_engine.index.MusicIndex``."""
+    import pickle
+
+    index = MusicIndex(seed=0).fit(np.random.default_rng(0).normal(size=(60, 8)))
+    old = pickle.dumps(index, protocol=0).replace(b"cchoreo_engine.music.index\n", b"cchoreo_engine.index\n")
+    assert b"cchoreo_engine.index\n" in old
+    path = tmp_path / "music-index-v1-default-s0.pkl"
+    path.write_bytes(old)
+    loaded = MusicIndex.load(path)
+    assert isinstance(loaded, MusicIndex)
+    np.testing.assert_allclose(loaded.unit_, index.unit_)
