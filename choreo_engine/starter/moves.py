@@ -34,9 +34,6 @@ __all__ = [
     "moves_for_style",
 ]
 
-# --------------------------------------------------------------------------------------
-# The moves
-# --------------------------------------------------------------------------------------
 
 def _amp(ph: np.ndarray, amp) -> np.ndarray:
     return np.broadcast_to(np.asarray(amp, dtype=np.float64), np.shape(ph)).copy()
@@ -52,7 +49,7 @@ class Move:
     name: str
     fn: MoveFn
     n_beats: int
-    styles: tuple[str, ...]
+    styles: tuple[str, ...]  # the dance styles (STYLES) it suits
     energy: float            # how intense the move reads, 0..1 (used to match the music)
     description: str = ""
     block_amplitude: bool = False  # use one amplitude for the whole move (turns, jumps)
@@ -544,6 +541,10 @@ def _idle(ph, a):
     p["lf_x"], p["rf_x"] = 0.13, -0.13
     return p
 
+
+# --------------------------------------------------------------------------------------
+# The vocabulary and its dance styles
+# --------------------------------------------------------------------------------------
 
 _MOVE_LIST = [
     Move("step_touch", _step_touch, 4, ("pop", "house", "hiphop", "dembow", "ballad", "dnb"), 0.45,
