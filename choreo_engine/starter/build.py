@@ -1,10 +1,11 @@
 """The procedural starter library: synthesized songs danced by a mannequin.
 
 A fresh machine has no dance videos and may not download any, so Choreo makes its own: each
-planned song (:func:`choreo_engine.starter.synth.demo_song_plan`) is synthesized, choreographed from the
-move vocabulary (:mod:`choreo_engine.starter.moves`) with motion size following the song's loudness,
-and rendered as a video of the mannequin (:mod:`choreo_engine.starter.mannequin`) with the song as its
-sound track. The video is then ingested like any real one (:func:`library.ingest_video`).
+planned song (:func:`choreo_engine.starter.synth.demo_song_plan`) is synthesized, choreographed in the
+dance style of its music style (:mod:`choreo_engine.starter.choreograph`) with motion size following
+the song's loudness, and rendered as a video of the mannequin (:mod:`choreo_engine.starter.mannequin`)
+with the song as its sound track. The video is then ingested like any real one
+(:func:`library.ingest_video`), labelled with its music style.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 import soundfile as sf
 
 from ..dance import library
-from . import mannequin, moves, synth
+from . import mannequin, synth
+from .choreograph import choreograph, dance_style_for
 
 DEMO_WIDTH, DEMO_HEIGHT = 640, 360
 DEMO_FPS = 20.0
@@ -28,7 +30,7 @@ DEMO_FPS = 20.0
 class DemoClip:
     video_path: Path
     landmarks: np.ndarray  # (T, 33, 4) the generator's own keypoints
-    style: str
+    music_style: str
     name: str
     moves: list[tuple[str, int, int]]
 
@@ -46,8 +48,8 @@ def make_demo_clip(item: dict, out_dir: str | os.PathLike, index: int = 0) -> De
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     song = synth.synthesize_song(**item)
-    take = moves.choreograph(song.beat_times, song.duration, DEMO_FPS, song.style, song.beat_energy,
-                             seed=int(item.get("seed", index)))
+    take = choreograph(song.beat_times, song.duration, DEMO_FPS, dance_style_for(song.style), song.beat_energy,
+                       seed=int(item.get("seed", index)))
     landmarks = take.landmarks(DEMO_WIDTH, DEMO_HEIGHT)
     names = palette_names()
     palette = names[index % len(names)]
@@ -71,7 +73,7 @@ def build_and_ingest(item: dict, index: int, work_dir: str, video_dir: str, desc
     clip = make_demo_clip(item, work_dir, index)
     try:
         ingested = library.ingest_video(clip.video_path, video_dir, descriptor, generator_poses=clip.landmarks,
-                                        style=clip.style, pose_stride=DEMO_POSE_STRIDE, move_video=True)
+                                        style=clip.music_style, pose_stride=DEMO_POSE_STRIDE, move_video=True)
     finally:
         clip.video_path.unlink(missing_ok=True)
     ingested.name = clip.name

@@ -10,7 +10,8 @@ The face matters: MediaPipe reads a faceless mannequin as seen from behind and s
 left and right; with eyes, mouth and hair it finds the joints within a few pixels.
 
 >>> import numpy as np
->>> from choreo_engine.moves import MOVES, project
+>>> from choreo_engine.starter.moves import MOVES
+>>> from choreo_engine.starter.skeleton import project
 >>> lm = project(MOVES["clap"].skeleton(np.array([0.5])))
 >>> img = render_background(640, 360)
 >>> draw_mannequin(img, lm[0])

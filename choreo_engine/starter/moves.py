@@ -1,263 +1,43 @@
-"""Procedural dance moves on MediaPipe's 33-landmark skeleton.
+"""The move vocabulary: 24 procedural dance moves, each with the dance styles it suits.
 
-A move is a function of *beat phase* (beats since the move started, float) and an
-``amplitude`` (0 = almost still, 1 = full size) that returns a vector of pose
-parameters: root position and orientation, spine and head rotation, hand targets
-(relative to the shoulder, in the chest's frame) and foot targets (on the floor,
-in world coordinates).  :func:`forward_kinematics` turns parameters into joint
-positions with a fixed skeleton (two-bone IK for arms and legs), so every bone
-keeps its length in every frame, whatever the move or blend.
-
-World coordinates are metres: the hip centre of the rest pose is the origin,
-``y`` points up, ``z`` towards the camera, ``x`` to the dancer's left (the
-image's right while the dancer faces the camera).  A standing dancer is ~1.73 m.
-
-Accents: every move "hits" on beat onsets.  Key poses change in a quick eased
-transition centred on each onset (:func:`hit`), bounces are short dips centred on
-onsets (:func:`pulse`) and swings cross their centre at onsets (:func:`wave`), so
-the joints move fastest around each beat.
+A move is a function of *beat phase* (beats since the move started, float) and an ``amplitude``
+(0 = almost still, 1 = full size) that returns the skeleton's pose parameters
+(:mod:`choreo_engine.starter.skeleton`), written with beat accents and key poses
+(:mod:`choreo_engine.starter.keyframes`) so that every move hits on the beats. How moves are
+strung together to dance a song is :mod:`choreo_engine.starter.choreograph`.
 
 >>> import numpy as np
 >>> sk = MOVES["step_touch"].skeleton(np.linspace(0, 4, 49), amplitude=1.0)
 >>> sk.shape
 (49, 33, 3)
->>> take = choreograph(np.arange(0, 10, 0.5), 10.0, 25.0, "pop", np.ones(20), seed=1)
->>> take.world.shape
-(250, 33, 3)
->>> project(take.world).shape
-(250, 33, 4)
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import numpy as np
 
+from .keyframes import (CHEST, CLAP, FIST, FWD, HEART, HIP, SIDE, SIDE_LOW, V_UP, hit, keyed, pulse,
+                        smootherstep, wave)
+from .skeleton import forward_kinematics, params_array, rest_tracks
+
 __all__ = [
-    "BONES",
-    "DanceTake",
-    "FLOOR_Y",
+    "FALLBACK_STYLE",
+    "IDLE",
     "MOVES",
     "Move",
-    "PARAM_NAMES",
-    "STANDING_HEIGHT",
     "STYLES",
-    "choreograph",
-    "forward_kinematics",
+    "favourite_weights",
+    "known_style",
     "moves_for_style",
-    "project",
-    "rest_params",
 ]
-
-# --------------------------------------------------------------------------------------
-# Skeleton
-# --------------------------------------------------------------------------------------
-
-UPPER_ARM, FOREARM = 0.29, 0.26
-THIGH, SHIN = 0.44, 0.42
-HIP_HALF = 0.105          # hip joints at +-x from the pelvis centre
-SHOULDER_HALF = 0.18
-WAIST_UP = 0.10           # spine pivot above the pelvis centre
-SHOULDER_UP = 0.40        # shoulders above the spine pivot
-NECK_UP = 0.44            # neck base above the spine pivot
-ANKLE_H = 0.08            # ankle above the floor
-FLOOR_Y = -0.925          # the floor, world y
-TURNOUT = 0.12            # natural outward turn of the feet (rad)
-
-# Head landmarks in the head frame (origin at the neck base; x = dancer's left).
-_FACE = {
-    0: (0.0, 0.135, 0.112),  # nose
-    1: (0.017, 0.165, 0.096), 2: (0.033, 0.166, 0.090), 3: (0.049, 0.165, 0.076),
-    4: (-0.017, 0.165, 0.096), 5: (-0.033, 0.166, 0.090), 6: (-0.049, 0.165, 0.076),
-    7: (0.076, 0.150, 0.000), 8: (-0.076, 0.150, 0.000),
-    9: (0.024, 0.100, 0.092), 10: (-0.024, 0.100, 0.092),
-}
-HEAD_CENTER = (0.0, 0.150, 0.010)
-HEAD_RADIUS = 0.105
-STANDING_HEIGHT = (WAIST_UP + NECK_UP + HEAD_CENTER[1] + 0.118) - FLOOR_Y  # ~1.73 m
-
-# Foot landmarks in the foot frame (origin at the ankle, z along the foot).
-_HEEL = np.array([0.0, -0.070, -0.060])
-_TOE = np.array([0.0, -0.072, 0.165])
-_BALL = np.array([0.0, -0.072, 0.165])  # tiptoe pivot (the toe)
-_HEEL_PIVOT = np.array([0.0, -0.078, -0.055])
-
-#: Rigid pairs: their distance never changes (limbs, hands, feet, shoulder and hip girdles).
-#: The torso sides (shoulder-hip) are not bones: the spine bends.
-BONES: tuple[tuple[int, int], ...] = (
-    (11, 12), (23, 24),
-    (11, 13), (13, 15), (12, 14), (14, 16),
-    (15, 17), (15, 19), (15, 21), (17, 19), (16, 18), (16, 20), (16, 22), (18, 20),
-    (23, 25), (25, 27), (24, 26), (26, 28),
-    (27, 29), (27, 31), (29, 31), (28, 30), (28, 32), (30, 32),
-    (0, 7), (0, 8), (7, 8), (2, 5), (9, 10),
-)
-
-# --------------------------------------------------------------------------------------
-# Parameters
-# --------------------------------------------------------------------------------------
-
-PARAM_NAMES: tuple[str, ...] = (
-    "x", "y", "z", "yaw", "pitch", "roll",          # pelvis position and orientation
-    "c_yaw", "c_pitch", "c_roll",                   # chest relative to pelvis
-    "h_yaw", "h_pitch", "h_roll",                   # head relative to chest
-    "lh_out", "lh_up", "lh_fwd", "l_elb", "l_palm",  # left hand target (from shoulder, chest frame)
-    "rh_out", "rh_up", "rh_fwd", "r_elb", "r_palm",
-    "lf_x", "lf_z", "lf_lift", "lf_yaw", "lf_pitch", "l_knee",  # left foot (world x/z, lift, yaw)
-    "rf_x", "rf_z", "rf_lift", "rf_yaw", "rf_pitch", "r_knee",
-)
-_IDX = {n: i for i, n in enumerate(PARAM_NAMES)}
-_ANGLES = ("yaw", "pitch", "roll", "c_yaw", "c_pitch", "c_roll", "h_yaw", "h_pitch", "h_roll")
-
-_REST: dict[str, float] = {n: 0.0 for n in PARAM_NAMES}
-_REST.update(
-    lh_out=0.04, lh_up=-0.52, lh_fwd=0.06, rh_out=0.04, rh_up=-0.52, rh_fwd=0.06,
-    lf_x=0.12, rf_x=-0.12,
-)
-
-# Hand targets (out, up, forward) relative to the shoulder; "out" points away from the body.
-DOWN = (0.04, -0.52, 0.06)
-HIP = (-0.02, -0.40, 0.00)          # hand on hip (use elbow out)
-CHEST = (-0.07, -0.20, 0.26)        # hands in front of the chest
-CLAP = (-0.095, -0.13, 0.32)        # palms meeting at the midline (wrists ~0.17 m apart)
-UP = (0.05, 0.53, 0.06)
-V_UP = (0.33, 0.41, 0.10)
-SIDE = (0.53, 0.02, 0.06)
-SIDE_LOW = (0.30, -0.42, 0.08)
-FWD = (0.02, -0.02, 0.53)
-FIST = (0.06, -0.30, 0.22)          # bent arm, fist at waist level in front
-SHOULDER_FIST = (0.12, -0.02, 0.18)  # fist near the shoulder, elbow down
-HEAD_HAND = (0.02, 0.24, -0.06)     # hand behind the head
-HEART = (-0.16, -0.12, 0.14)        # hand on the chest
-
-
-def rest_params() -> dict[str, float]:
-    """The neutral standing pose's parameters."""
-    return dict(_REST)
-
-
-def _vector(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    out = np.empty((n, len(PARAM_NAMES)), dtype=np.float64)
-    for k, i in _IDX.items():
-        out[:, i] = p[k] if k in p else _REST[k]
-    return out
-
-
-def _base(n: int) -> dict[str, np.ndarray]:
-    return {k: np.full(n, v) for k, v in _REST.items()}
-
-
-def mirror_params(params: np.ndarray) -> np.ndarray:
-    """Mirror a ``(T, P)`` parameter array left<->right."""
-    out = params.copy()
-    I = _IDX
-    for k in ("x", "yaw", "roll", "c_yaw", "c_roll", "h_yaw", "h_roll"):
-        out[:, I[k]] = -params[:, I[k]]
-    for a, b in (("lh_out", "rh_out"), ("lh_up", "rh_up"), ("lh_fwd", "rh_fwd"),
-                 ("l_elb", "r_elb"), ("l_palm", "r_palm"), ("lf_z", "rf_z"),
-                 ("lf_lift", "rf_lift"), ("lf_pitch", "rf_pitch"), ("l_knee", "r_knee")):
-        out[:, I[a]], out[:, I[b]] = params[:, I[b]], params[:, I[a]]
-    out[:, I["lf_x"]], out[:, I["rf_x"]] = -params[:, I["rf_x"]], -params[:, I["lf_x"]]
-    out[:, I["lf_yaw"]], out[:, I["rf_yaw"]] = -params[:, I["rf_yaw"]], -params[:, I["lf_yaw"]]
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Timing helpers (all vectorised over phase arrays)
-# --------------------------------------------------------------------------------------
-
-
-def smootherstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * x * (x * (6.0 * x - 15.0) + 10.0)
-
-
-def hit(ph: np.ndarray, w: float = 0.5) -> np.ndarray:
-    """A staircase through the beats: holds at ``n + 0.5`` between beats and passes ``n``
-    at onset ``n`` in an eased transition ``w`` beats wide (fastest exactly on the onset)."""
-    n = np.floor(ph + 0.5)
-    return n + smootherstep((ph - n) / w + 0.5) - 0.5
-
-
-def pulse(ph: np.ndarray, width: float = 0.2, offset: float = 0.0, every: float = 1.0) -> np.ndarray:
-    """A short bump (peak 1) centred on every ``every``-th beat onset (shifted by ``offset``)."""
-    q = (ph - offset) / every
-    d = (q - np.round(q)) * every
-    return np.exp(-((d / width) ** 2))
-
-
-def wave(ph: np.ndarray, period: float = 2.0, shift: float = 0.0, sharp: float = 0.0,
-         w: float = 0.6) -> np.ndarray:
-    """``sin`` with period ``period`` beats crossing zero (at full speed) on onsets.
-
-    ``sharp`` (0..1) warps time through :func:`hit` so the swing snaps on the beat.
-    """
-    q = ph - shift
-    if sharp:
-        q = (1.0 - sharp) * q + sharp * hit(q, w)
-    return np.sin(2.0 * np.pi * q / period)
-
-
-def _keyed_raw(ph: np.ndarray, n_keys: int, w: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    h = hit(ph, w) - 0.5
-    k0 = np.floor(h)
-    f = h - k0
-    i0 = k0.astype(np.int64) % n_keys
-    return i0, (i0 + 1) % n_keys, f
-
-
-_HAND_KEYS = {"lh": ("lh_out", "lh_up", "lh_fwd"), "rh": ("rh_out", "rh_up", "rh_fwd")}
-
-
-def keyed(ph: np.ndarray, amp: np.ndarray, keys: Sequence[Mapping[str, object]],
-          w: float = 0.6, base: Mapping[str, object] | None = None,
-          arc: float = 0.45, per: float = 1.0) -> dict[str, np.ndarray]:
-    """Key poses, one per ``per`` beats, hit on the onsets and scaled about their mean by ``amp``.
-
-    Each key is a dict of parameter overrides (``lh``/``rh`` take an (out, up, fwd) tuple);
-    missing ones come from ``base`` and then the rest pose.  A foot that moves between two
-    keys is lifted in an arc (``arc`` x the distance travelled).
-    """
-    ph = np.asarray(ph, dtype=np.float64)
-    amp = np.broadcast_to(np.asarray(amp, dtype=np.float64), ph.shape)
-    merged: list[dict[str, float]] = []
-    for key in keys:
-        d = dict(_REST)
-        for src in (base or {}, key):
-            for k, v in src.items():
-                if k in _HAND_KEYS:
-                    for name, val in zip(_HAND_KEYS[k], v):  # type: ignore[arg-type]
-                        d[name] = float(val)
-                else:
-                    d[k] = float(v)  # type: ignore[arg-type]
-        merged.append(d)
-    table = np.array([[m[k] for k in PARAM_NAMES] for m in merged])  # (K, P)
-    mean = table.mean(axis=0)
-    i0, i1, f = _keyed_raw(ph / per, len(merged), w)
-    vals = table[i0] * (1.0 - f)[:, None] + table[i1] * f[:, None]
-    vals = mean + amp[:, None] * (vals - mean)
-    out = {k: vals[:, i] for k, i in _IDX.items()}
-    if arc:
-        a0 = mean + amp[:, None] * (table[i0] - mean)
-        a1 = mean + amp[:, None] * (table[i1] - mean)
-        bump = np.sin(np.pi * f)
-        for s in ("l", "r"):
-            ix, iz = _IDX[f"{s}f_x"], _IDX[f"{s}f_z"]
-            dist = np.hypot(a1[:, ix] - a0[:, ix], a1[:, iz] - a0[:, iz])
-            out[f"{s}f_lift"] = out[f"{s}f_lift"] + arc * dist * bump
-    return out
 
 
 def _amp(ph: np.ndarray, amp) -> np.ndarray:
     return np.broadcast_to(np.asarray(amp, dtype=np.float64), np.shape(ph)).copy()
 
-
-# --------------------------------------------------------------------------------------
-# The moves
-# --------------------------------------------------------------------------------------
 
 MoveFn = Callable[[np.ndarray, np.ndarray], dict]
 
@@ -269,7 +49,7 @@ class Move:
     name: str
     fn: MoveFn
     n_beats: int
-    styles: tuple[str, ...]
+    styles: tuple[str, ...]  # the dance styles (STYLES) it suits
     energy: float            # how intense the move reads, 0..1 (used to match the music)
     description: str = ""
     block_amplitude: bool = False  # use one amplitude for the whole move (turns, jumps)
@@ -279,7 +59,7 @@ class Move:
         ph = np.atleast_1d(np.asarray(phase, dtype=np.float64))
         amp = np.clip(_amp(ph, amplitude), 0.0, 1.0)
         p = self.fn(ph, amp)
-        return _vector(p, len(ph))
+        return params_array(p, len(ph))
 
     def skeleton(self, phase, amplitude=1.0) -> np.ndarray:
         """``(T, 33, 3)`` world joint positions."""
@@ -315,7 +95,7 @@ def _side_step(ph, a):
 
 
 def _arm_wave(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     lw = wave(ph, 4.0, 0.0, sharp=0.4)
     rw = wave(ph, 4.0, 1.0, sharp=0.4)
     p["lh_out"] = 0.30 + a * 0.20 - a * 0.10 * np.abs(lw)
@@ -409,7 +189,7 @@ def _jump(ph, a):
     h = np.where(inair, 4.0 * flight_s * (1.0 - flight_s), 0.0)
     crouch = np.exp(-((q - 0.02) / 0.17) ** 2) + np.exp(-((q - 1.05) / 0.2) ** 2) \
         + np.exp(-((q - 2.02) / 0.17) ** 2)
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     H = 0.13 * a
     p["y"] = H * h - 0.11 * a * crouch - 0.01 * a
     p["pitch"] = 0.10 * a * crouch
@@ -445,7 +225,7 @@ def _kick(ph, a):
 
 
 def _body_roll(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     th = np.pi * ph  # one roll every two beats, crossing on the beats
     p["h_pitch"] = 0.20 * a * np.sin(th + 0.9)
     p["c_pitch"] = 0.24 * a * np.sin(th + 0.3)
@@ -465,7 +245,7 @@ def _body_roll(ph, a):
 
 
 def _hip_sway(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     sw = wave(ph, 2.0, sharp=0.55)
     p["x"] = 0.075 * a * sw
     p["roll"] = -0.07 * a * sw
@@ -534,7 +314,7 @@ def _grapevine(ph, a):
 
 
 def _march(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     q = np.mod(ph, 2.0)
     lup = np.where(q < 1.0, np.sin(np.pi * q), 0.0)
     rup = np.where(q >= 1.0, np.sin(np.pi * (q - 1.0)), 0.0)
@@ -588,7 +368,7 @@ def _disco_point(ph, a):
 
 def _arm_circle(ph, a):
     """Both arms sweep in, up past the ears, out and down: a big windmill every four beats."""
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     q = 0.55 * ph + 0.45 * hit(ph, 0.7)
     phi = -np.pi / 2 - 2.0 * np.pi * q / 4.0          # from the bottom, inwards first
     c, sn = np.cos(phi), np.sin(phi)
@@ -690,7 +470,7 @@ def _waltz_balance(ph, a):
 
 
 def _running_man(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     p["lf_x"], p["rf_x"] = 0.11, -0.11
     for key, off in (("l", 0.0), ("r", 1.0)):
         q = np.mod(ph - off, 2.0)
@@ -733,7 +513,7 @@ def _hiphop_rock(ph, a):
 
 
 def _hip_circle(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     th = 2.0 * np.pi * (0.6 * ph + 0.4 * hit(ph, 0.7)) / 2.0
     p["x"] = 0.07 * a * np.sin(th)
     p["z"] = 0.06 * a * np.cos(th)
@@ -754,13 +534,17 @@ def _hip_circle(ph, a):
 
 
 def _idle(ph, a):
-    p = _base(len(ph))
+    p = rest_tracks(len(ph))
     p["x"] = 0.015 * a * wave(ph, 4.0)
     p["y"] = -0.008 * a * (1 + np.sin(np.pi * ph))
     p["c_pitch"] = 0.01 * a * np.sin(np.pi * ph)
     p["lf_x"], p["rf_x"] = 0.13, -0.13
     return p
 
+
+# --------------------------------------------------------------------------------------
+# The vocabulary and its dance styles
+# --------------------------------------------------------------------------------------
 
 _MOVE_LIST = [
     Move("step_touch", _step_touch, 4, ("pop", "house", "hiphop", "dembow", "ballad", "dnb"), 0.45,
@@ -800,9 +584,17 @@ _MOVE_LIST = [
 
 #: The vocabulary, by name.
 MOVES: dict[str, Move] = {m.name: m for m in _MOVE_LIST}
-_IDLE = Move("idle", _idle, 4, (), 0.0, "standing, breathing")
+#: Standing and breathing: what the dancer does before the first move.
+IDLE = Move("idle", _idle, 4, (), 0.0, "standing, breathing")
 
+#: The dance styles: every move lists the ones it suits (``Move.styles``). Music styles are another
+#: thing (:data:`choreo_engine.starter.music_styles.STYLES`); where the two meet,
+#: :data:`choreo_engine.starter.choreograph.DANCE_STYLE_OF_MUSIC` says which dance each music gets.
 STYLES: tuple[str, ...] = ("house", "hiphop", "pop", "dembow", "dnb", "ballad", "waltz")
+
+#: What a name outside :data:`STYLES` dances like: pop has the broadest pool of moves. The starter
+#: library never relies on it (it maps every music style explicitly); it serves other callers.
+FALLBACK_STYLE = "pop"
 
 # Moves a style leans on (picked more often).
 _FAVOURITES = {
@@ -816,367 +608,17 @@ _FAVOURITES = {
 }
 
 
+def known_style(style: str) -> str:
+    """``style`` if it is one of :data:`STYLES`, else :data:`FALLBACK_STYLE`."""
+    return style if style in STYLES else FALLBACK_STYLE
+
+
 def moves_for_style(style: str) -> list[Move]:
-    """Moves that suit ``style`` (unknown styles dance like pop)."""
-    st = style if style in STYLES else "pop"
+    """Moves that suit ``style`` (unknown styles dance like :data:`FALLBACK_STYLE`)."""
+    st = known_style(style)
     return [m for m in _MOVE_LIST if st in m.styles]
 
 
-# --------------------------------------------------------------------------------------
-# Forward kinematics
-# --------------------------------------------------------------------------------------
-
-
-def _rot(axis: str, ang: np.ndarray) -> np.ndarray:
-    c, s = np.cos(ang), np.sin(ang)
-    R = np.zeros(ang.shape + (3, 3))
-    if axis == "y":
-        R[..., 0, 0] = c; R[..., 0, 2] = s; R[..., 1, 1] = 1; R[..., 2, 0] = -s; R[..., 2, 2] = c
-    elif axis == "x":  # positive: +y tips towards +z (lean forward)
-        R[..., 0, 0] = 1; R[..., 1, 1] = c; R[..., 1, 2] = -s; R[..., 2, 1] = s; R[..., 2, 2] = c
-    else:  # "z", positive: +y tips towards +x (towards the dancer's left)
-        R[..., 0, 0] = c; R[..., 0, 1] = s; R[..., 1, 0] = -s; R[..., 1, 1] = c; R[..., 2, 2] = 1
-    return R
-
-
-def _ypr(yaw, pitch, roll) -> np.ndarray:
-    return _rot("y", yaw) @ _rot("x", pitch) @ _rot("z", roll)
-
-
-def _apply(R: np.ndarray, v) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim == 1:
-        return R @ v
-    return np.einsum("tij,tj->ti", R, v)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
-def _ik(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole: np.ndarray):
-    d = target - root
-    dist = np.linalg.norm(d, axis=-1, keepdims=True)
-    u = d / np.maximum(dist, 1e-9)
-    # soft reach limit: the limb straightens smoothly instead of snapping straight
-    L, k0 = l1 + l2, 0.96 * (l1 + l2)
-    span = 0.999 * L - k0
-    dc = np.where(dist > k0, k0 + span * np.tanh((dist - k0) / span), dist)
-    dc = np.maximum(dc, abs(l1 - l2) + 1e-3)
-    xa = (l1 * l1 - l2 * l2 + dc * dc) / (2.0 * dc)
-    h = np.sqrt(np.maximum(l1 * l1 - xa * xa, 0.0))
-    v = pole - np.sum(pole * u, axis=-1, keepdims=True) * u
-    v = _unit(v)
-    mid = root + u * xa + v * h
-    end = root + u * dc
-    return mid, end, v
-
-
-def forward_kinematics(params: np.ndarray) -> np.ndarray:
-    """``(T, P)`` parameters -> ``(T, 33, 3)`` world joint positions (metres, y up, z to camera)."""
-    params = np.atleast_2d(np.asarray(params, dtype=np.float64))
-    T = params.shape[0]
-    g = {k: params[:, i] for k, i in _IDX.items()}
-    out = np.zeros((T, 33, 3))
-    pc = np.stack([g["x"], g["y"], g["z"]], axis=-1)
-    R0 = _ypr(g["yaw"], g["pitch"], g["roll"])
-    out[:, 23] = pc + _apply(R0, [HIP_HALF, 0.0, 0.0])
-    out[:, 24] = pc + _apply(R0, [-HIP_HALF, 0.0, 0.0])
-    waist = pc + _apply(R0, [0.0, WAIST_UP, 0.0])
-    Rc = R0 @ _ypr(g["c_yaw"], g["c_pitch"], g["c_roll"])
-    out[:, 11] = waist + _apply(Rc, [SHOULDER_HALF, SHOULDER_UP, -0.01])
-    out[:, 12] = waist + _apply(Rc, [-SHOULDER_HALF, SHOULDER_UP, -0.01])
-    neck = waist + _apply(Rc, [0.0, NECK_UP, -0.01])
-    Rh = Rc @ _ypr(g["h_yaw"], g["h_pitch"], g["h_roll"])
-    for i, off in _FACE.items():
-        out[:, i] = neck + _apply(Rh, off)
-
-    # arms
-    for side, s, sh, el, wr, pk, ix, th in ((1.0, "l", 11, 13, 15, 17, 19, 21),
-                                             (-1.0, "r", 12, 14, 16, 18, 20, 22)):
-        tgt_local = np.stack([side * g[f"{s}h_out"], g[f"{s}h_up"], g[f"{s}h_fwd"]], axis=-1)
-        # a hand passing close to its shoulder goes round in front of it (no elbow flips)
-        r = np.linalg.norm(tgt_local, axis=-1)
-        tgt_local[:, 2] += 0.9 * np.maximum(0.0, 0.36 - r)
-        target = out[:, sh] + _apply(Rc, tgt_local)
-        pole_local = np.stack([side * (0.6 + g[f"{s}_elb"]), np.full(T, -0.35), np.full(T, -0.7)], axis=-1)
-        elbow, wrist, v = _ik(out[:, sh], target, UPPER_ARM, FOREARM, _apply(Rc, pole_local))
-        out[:, el], out[:, wr] = elbow, wrist
-        u = _unit(wrist - elbow)
-        t = -v
-        t = _unit(t - np.sum(t * u, axis=-1, keepdims=True) * u)
-        ang = side * g[f"{s}_palm"]
-        t = t * np.cos(ang)[:, None] + np.cross(u, t) * np.sin(ang)[:, None]
-        out[:, ix] = wrist + 0.085 * u + 0.014 * t
-        out[:, pk] = wrist + 0.075 * u - 0.026 * t
-        out[:, th] = wrist + 0.042 * u + 0.042 * t
-
-    # legs
-    for side, s, hp, kn, an, he, toe in ((1.0, "l", 23, 25, 27, 29, 31), (-1.0, "r", 24, 26, 28, 30, 32)):
-        fyaw = g[f"{s}f_yaw"] + side * TURNOUT
-        pitch = g[f"{s}f_pitch"]
-        Ry = _rot("y", fyaw)
-        Rf = Ry @ _rot("x", pitch)
-        base = np.stack([g[f"{s}f_x"], FLOOR_Y + ANKLE_H + g[f"{s}f_lift"], g[f"{s}f_z"]], axis=-1)
-        pivot = np.where((pitch >= 0)[:, None], _BALL, _HEEL_PIVOT)
-        ankle_t = base + _apply(Ry, pivot) - _apply(Rf, pivot)
-        pole_local = np.stack([side * (0.15 + g[f"{s}_knee"]), np.full(T, 0.3), np.ones(T)], axis=-1)
-        knee, ankle, _ = _ik(out[:, hp], ankle_t, THIGH, SHIN, _apply(Ry, pole_local))
-        out[:, kn], out[:, an] = knee, ankle
-        out[:, he] = ankle + _apply(Rf, _HEEL)
-        out[:, toe] = ankle + _apply(Rf, _TOE)
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Choreography
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class DanceTake:
-    """A generated dance: world joints per frame and the moves used.
-
-    ``moves`` holds ``(name, first_beat, n_beats)`` in indices of the song's ``beat_times``.
-    """
-
-    world: np.ndarray                       # (T, 33, 3)
-    moves: list[tuple[str, int, int]]
-    fps: float
-    style: str
-    params: np.ndarray = field(repr=False)  # (T, P)
-    amplitude: np.ndarray = field(repr=False)  # (T,) motion size used per frame
-    beat_phase: np.ndarray = field(repr=False)  # (T,) song beats since the first beat
-
-    def landmarks(self, width: int = 640, height: int = 360) -> np.ndarray:
-        """Image-normalised ``(T, 33, 4)`` landmarks (see :func:`project`)."""
-        return project(self.world, width, height)
-
-
-HIT_DELAY_BEATS = 0.5
-
-
-def _beat_phase(t: np.ndarray, beats: np.ndarray) -> np.ndarray:
-    """Song beat index (float) at times ``t``; extrapolated with the median period."""
-    if len(beats) == 0:
-        return t / 0.5
-    if len(beats) == 1:
-        return (t - beats[0]) / 0.5
-    period = float(np.median(np.diff(beats)))
-    idx = np.arange(len(beats), dtype=np.float64)
-    ph = np.interp(t, beats, idx)
-    ph = np.where(t < beats[0], (t - beats[0]) / period, ph)
-    ph = np.where(t > beats[-1], len(beats) - 1 + (t - beats[-1]) / period, ph)
-    return ph
-
-
-def _normalise_energy(e: np.ndarray) -> np.ndarray:
-    if e.size == 0:
-        return e
-    lo, hi = np.percentile(e, 5), np.percentile(e, 95)
-    if not np.isfinite(hi - lo) or hi - lo < 1e-9:
-        return np.full(e.shape, 0.6)
-    return np.clip((e - lo) / (hi - lo), 0.0, 1.0)
-
-
-def _amp_track(ph: np.ndarray, amp_beats: np.ndarray) -> np.ndarray:
-    """Per-frame amplitude: beat j's value from onset j, changing in the onset's hit."""
-    h = hit(ph, 0.5) - 0.5
-    k0 = np.floor(h).astype(np.int64)
-    f = h - k0
-    n = len(amp_beats)
-    a0 = amp_beats[np.clip(k0, 0, n - 1)]
-    a1 = amp_beats[np.clip(k0 + 1, 0, n - 1)]
-    return a0 * (1.0 - f) + a1 * f
-
-
-def _plan(rng: np.random.Generator, style: str, n_beats: int, amp_beats: np.ndarray):
-    """Blocks ``(move, start, length, mirrored)`` in dance beats covering ``[0, n_beats)``."""
-    pool = moves_for_style(style)
-    fav = _FAVOURITES.get(style if style in STYLES else "pop", {})
-    phrase = 12 if style == "waltz" else 8
-    blocks: list[tuple[Move, int, int, bool]] = []
-    prev: str | None = None
-    since_big = 99
-    start = 0
-    while start < n_beats:
-        length = phrase
-        seg_amp = float(np.mean(amp_beats[start:min(start + length, n_beats)])) if n_beats else 0.5
-        halves = [length]
-        if length == 8 and rng.random() < 0.35:
-            halves = [4, 4]
-        for part in halves:
-            if start >= n_beats:
-                break
-            w = []
-            for m in pool:
-                wt = fav.get(m.name, 1.0) * math.exp(-((m.energy - seg_amp) / 0.35) ** 2)
-                if m.name == prev:
-                    wt *= 0.05
-                if m.n_beats > part or part % m.n_beats:
-                    wt *= 0.1 if m.n_beats <= part else 0.0
-                if m.name in ("turn", "jump"):
-                    wt *= 0.0 if since_big < 2 or seg_amp < 0.45 else 0.7
-                w.append(wt)
-            wa = np.asarray(w)
-            if wa.sum() <= 0:
-                wa = np.array([1.0 if m.name != prev else 0.0 for m in pool]) + 1e-9
-            m = pool[int(rng.choice(len(pool), p=wa / wa.sum()))]
-            # turns and jumps are short bursts: one cycle, then something else
-            span = m.n_beats if m.name in ("turn", "jump") else part
-            span = min(span, part)
-            blocks.append((m, start, span, bool(rng.random() < 0.5)))
-            since_big = 0 if m.name in ("turn", "jump") else since_big + 1
-            prev = m.name
-            start += span
-            if span < part and start < n_beats:
-                rest = part - span
-                w2 = np.array([fav.get(mm.name, 1.0) * (0.0 if mm.name in ("turn", "jump", m.name) else 1.0)
-                               * (1.0 if rest % mm.n_beats == 0 else 0.05) for mm in pool]) + 1e-12
-                m2 = pool[int(rng.choice(len(pool), p=w2 / w2.sum()))]
-                blocks.append((m2, start, rest, bool(rng.random() < 0.5)))
-                prev = m2.name
-                start += rest
-    return blocks
-
-
-def choreograph(beat_times: np.ndarray, duration: float, fps: float, style: str,
-                beat_energy: np.ndarray, seed: int = 0) -> DanceTake:
-    """Sequence moves that suit ``style`` to a song's beats.
-
-    Parameters
-    ----------
-    beat_times : beat onsets in seconds (increasing).
-    duration : length of the dance in seconds; frames at ``np.arange(round(duration*fps)) / fps``.
-    fps : frame rate.
-    style : house, hiphop, pop, dembow, dnb, ballad, waltz (anything else dances like pop).
-    beat_energy : loudness per beat (any scale, e.g. 0-10 levels); louder beats get bigger moves.
-    seed : the same seed gives the same dance.
-
-    Moves change on 8-beat phrases (12 in waltz), blend over half a beat around the onset
-    where they change, and hit on every beat.  Above ~145 BPM the dance moves at half time.
-    """
-    beats = np.asarray(beat_times, dtype=np.float64).ravel()
-    energy = np.asarray(beat_energy, dtype=np.float64).ravel()
-    if len(beats) and np.any(np.diff(beats) <= 0):
-        raise ValueError("beat_times must be strictly increasing")
-    if fps <= 0 or duration < 0:
-        raise ValueError("fps must be > 0 and duration >= 0")
-    if len(energy) != len(beats):
-        if len(energy) == 0:
-            energy = np.ones(len(beats))
-        else:
-            energy = np.interp(np.linspace(0, 1, len(beats)), np.linspace(0, 1, len(energy)), energy)
-    energy = np.nan_to_num(energy, nan=float(np.nanmean(energy)) if np.isfinite(energy).any() else 0.0)
-    n_frames = int(round(duration * fps))
-    t = np.arange(n_frames) / fps
-    song_ph = _beat_phase(t, beats)
-    period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
-    step = 2 if period < 60.0 / 145.0 and style != "waltz" else 1
-    # The moves pass through their key poses half a beat after each onset; the dance runs half
-    # a beat late so those arrivals - the hits, where the body's speed dips - land on the beats
-    # (a kinematic beat is a minimum of speed; `choreo bench plan` measures the alignment).
-    ph = (song_ph - HIT_DELAY_BEATS) / step
-
-    e = _normalise_energy(energy)
-    n_song = max(len(beats), 1)
-    if len(e) == 0:
-        e = np.full(1, 0.6)
-    # beats past the last one keep the last energy
-    last_beat = int(math.ceil(float(song_ph.max()))) + 2 if n_frames else 1
-    e_ext = np.concatenate([e, np.full(max(0, last_beat - len(e)), e[-1])])
-    n_dance = int(math.ceil(len(e_ext) / step))
-    e_dance = np.array([e_ext[i * step:(i + 1) * step].mean() for i in range(n_dance)])
-    amp_beats = 0.1 + 0.9 * e_dance
-    if style in ("ballad", "waltz"):
-        amp_beats = 0.1 + 0.75 * e_dance
-
-    rng = np.random.default_rng(seed)
-    total = int(math.ceil(float(ph.max()))) + 1 if n_frames else 0
-    blocks = _plan(rng, style, max(total, 0), amp_beats)
-
-    params = np.zeros((n_frames, len(PARAM_NAMES)))
-    amp_t = _amp_track(ph, amp_beats) if n_frames else np.zeros(0)
-    bw = 0.25  # half the blend window, in beats
-    segs: list[tuple[Move, float, float, bool]] = [(_IDLE, -math.inf, 0.0, False)]
-    segs += [(m, float(s), float(s + n), mir) for m, s, n, mir in blocks]
-    for k, (m, s0, s1, mir) in enumerate(segs):
-        lo = s0 - bw if k > 0 else -math.inf
-        hi = s1 + bw if k < len(segs) - 1 else math.inf
-        mask = (ph >= lo) & (ph < hi)
-        if not mask.any():
-            continue
-        local = ph[mask] - (s0 if k > 0 else 0.0)
-        w = np.ones(mask.sum())
-        if k > 0:
-            w *= smootherstep((ph[mask] - s0 + bw) / (2 * bw))
-        if k < len(segs) - 1:
-            w -= smootherstep((ph[mask] - s1 + bw) / (2 * bw))
-        if m is _IDLE:
-            a = np.full(mask.sum(), 0.5)
-        elif m.block_amplitude:
-            i0, i1 = int(s0), int(min(s1, len(amp_beats)))
-            a = np.full(mask.sum(), float(amp_beats[i0:max(i1, i0 + 1)].mean()) if i0 < len(amp_beats) else 0.5)
-        else:
-            a = amp_t[mask]
-        p = m.params(local, a)
-        if mir:
-            p = mirror_params(p)
-        params[mask] += w[:, None] * p
-
-    world = forward_kinematics(params) if n_frames else np.zeros((0, 33, 3))
-    moves = [(m.name, s * step, n * step) for m, s, n, _ in blocks]
-    return DanceTake(world=world.astype(np.float32), moves=moves, fps=float(fps), style=style,
-                     params=params, amplitude=amp_t, beat_phase=song_ph)
-
-
-# --------------------------------------------------------------------------------------
-# Camera
-# --------------------------------------------------------------------------------------
-
-CAMERA_DISTANCE = 6.0  # metres; mild perspective
-
-
-def project(world: np.ndarray, width: int = 640, height: int = 360,
-            figure_height_px: float | None = None) -> np.ndarray:
-    """World joints ``(T, 33, 3)`` -> image-normalised MediaPipe-style landmarks ``(T, 33, 4)``.
-
-    A pinhole camera at hip height, ``CAMERA_DISTANCE`` m in front of the dancer, looks at
-    the stage's centre: a standing dancer is ``figure_height_px`` tall (default 74 % of the
-    frame height, at most 95 % of its width), centred, feet ~6.5 % above the bottom edge.
-    ``z`` is MediaPipe-like (relative to the hip centre, smaller = closer, in units of the
-    image width).  Visibility is 1, lower for joints hidden behind the body or head in a turn.
-    """
-    W = np.atleast_3d(np.asarray(world, dtype=np.float64))
-    if W.ndim == 2:
-        W = W[None]
-    if figure_height_px is None:
-        figure_height_px = min(0.74 * height, 0.95 * width)
-    s = figure_height_px / STANDING_HEIGHT
-    floor_px = height * (1.0 - 0.065)
-    y_hip0 = floor_px + s * FLOOR_Y          # image row of world y = 0 at z = 0
-    X, Y, Z = W[..., 0], W[..., 1], W[..., 2]
-    k = CAMERA_DISTANCE / np.maximum(CAMERA_DISTANCE - Z, 0.5)
-    xp = width / 2.0 + s * X * k
-    yp = y_hip0 - s * Y * k
-    hipz = 0.5 * (Z[:, 23] + Z[:, 24])
-    zn = -(Z - hipz[:, None]) * s / width
-    vis = _visibility(W)
-    out = np.stack([xp / width, yp / height, zn, vis], axis=-1)
-    return out.astype(np.float32)
-
-
-def _visibility(W: np.ndarray) -> np.ndarray:
-    T = W.shape[0]
-    vis = np.ones((T, 33))
-    torso = W[:, [11, 12, 23, 24]]
-    cz = torso[..., 2].mean(axis=1)
-    cx = torso[..., 0].mean(axis=1)
-    half = 0.5 * (np.ptp(torso[..., 0], axis=1)) + 0.04
-    behind = (W[..., 2] < cz[:, None] - 0.10) & (np.abs(W[..., 0] - cx[:, None]) < half[:, None])
-    vis[behind] = 0.3
-    ears = 0.5 * (W[:, 7] + W[:, 8])
-    away = W[:, 0, 2] < ears[:, 2]   # nose behind the ears: facing away
-    face = list(range(0, 7)) + [9, 10]
-    vis[np.ix_(away, face)] = 0.2
-    return vis
+def favourite_weights(style: str) -> Mapping[str, float]:
+    """How much more often ``style`` picks some of its moves (the others weigh 1)."""
+    return _FAVOURITES[known_style(style)]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from choreo_engine.starter import mannequin as mq
-from choreo_engine.starter import moves as mv
+from tests.support import dancer as mv
 
 AMPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 

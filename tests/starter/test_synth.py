@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from choreo_engine.starter.synth import STYLES, SynthSong, demo_song_plan, parse_key, synthesize_song
+from choreo_engine.starter.arrangement import parse_key
+from choreo_engine.starter.music_styles import STYLES
+from choreo_engine.starter.synth import SynthSong, demo_song_plan, synthesize_song
 
 TEMPO_TOLERANCE = 0.04  # relative; librosa's tempo is quantized to its 23 ms hop
 MIN_DYNAMIC_RANGE_DB = 12.0
