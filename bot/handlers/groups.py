@@ -11,8 +11,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from storage.rows import PickMode
-
+from ..service import PickMode
 from ..texts import t
 from .common import accept_song, lang_of, service_of, song_media
 

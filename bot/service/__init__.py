@@ -5,6 +5,8 @@
 ``messages`` (progress, failures, cached videos) and ``runtime`` (what the parts share).
 """
 
+from storage.rows import PickMode
+
 from .facade import ChoreoService
 
-__all__ = ["ChoreoService"]
+__all__ = ["ChoreoService", "PickMode"]  # PickMode: what /mode accepts
