@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import groups, handlers
+from .handlers import buttons, groups, inline, private
 from .config import BotSettings
 from .ratelimit import ChatRateLimiter
 from .service import ChoreoService
@@ -75,17 +75,17 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         builder = builder.base_file_url(settings.api_file_url)
     app = builder.build()
     app.bot_data["service"] = service
-    app.add_handler(CommandHandler(["start", "help"], handlers.start_or_help))
-    app.add_handler(CommandHandler("cancel", handlers.cancel))
-    app.add_handler(CommandHandler("history", handlers.history))
+    app.add_handler(CommandHandler(["start", "help"], private.start_or_help))
+    app.add_handler(CommandHandler("cancel", private.cancel))
+    app.add_handler(CommandHandler("history", private.history))
     app.add_handler(CommandHandler("choreo", groups.choreo_command))
     app.add_handler(CommandHandler("mode", groups.mode_command))
-    app.add_handler(CallbackQueryHandler(handlers.button))
-    app.add_handler(InlineQueryHandler(groups.inline_share))
+    app.add_handler(CallbackQueryHandler(buttons.button))
+    app.add_handler(InlineQueryHandler(inline.inline_share))
     app.add_handler(ChatMemberHandler(groups.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & SONG_FILTER, groups.group_song))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & SONG_FILTER, handlers.song))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, handlers.unsupported))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & SONG_FILTER, private.song))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, private.unsupported))
     app.add_error_handler(on_error)
     return app
 
@@ -116,7 +116,7 @@ def run(settings: BotSettings | None = None) -> None:
     """Long polling until interrupted. The starter library is built first if the library is empty."""
     import asyncio
 
-    from .starter_library import ensure_library
+    from .admin.starter_library import ensure_library
 
     settings = settings or BotSettings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -22,7 +22,8 @@ from choreo_engine.dance.library import Library, LibrarySegment, load_poses
 from choreo_engine.plan.planner import Planner
 from choreo_engine.settings import Settings, shared_data_dir
 
-from . import choreography, library_admin, starter_library
+from . import choreography
+from .admin import library as library_admin, starter_library
 
 
 

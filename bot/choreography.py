@@ -20,7 +20,8 @@ from choreo_engine.plan.planner import Planner, SongContext
 from choreo_engine.plan.scoring import Weights
 from choreo_engine.settings import Settings
 from storage import Database
-from storage.library import LibraryRepo
+
+from .admin.library import StoredLibrary
 
 
 @dataclass
@@ -38,7 +39,7 @@ _loaded: dict[str, LoadedLibrary] = {}
 async def _load(settings: Settings) -> tuple[Library, int]:
     db = await Database.open(settings.db_path)
     try:
-        repo = LibraryRepo(db)
+        repo = StoredLibrary(db)
         await repo.refresh_descriptors(settings.descriptor)
         return await repo.load(settings.descriptor), await repo.version()
     finally:
@@ -48,7 +49,7 @@ async def _load(settings: Settings) -> tuple[Library, int]:
 async def _version(settings: Settings) -> int:
     db = await Database.open(settings.db_path)
     try:
-        return await LibraryRepo(db).version()
+        return await StoredLibrary(db).version()
     finally:
         await db.close()
 

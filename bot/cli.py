@@ -127,7 +127,7 @@ def demo_song(settings) -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot import starter_library
+    from bot.admin import starter_library
     from choreo_engine.settings import Settings
 
     settings = Settings.from_env()
@@ -149,7 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_library(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot import library_admin
+    from bot.admin import library as library_admin
 
     if args.action == "add":
         def report(r: library_admin.AddResult) -> None:
@@ -163,7 +163,7 @@ def cmd_library(args: argparse.Namespace) -> int:
         results = asyncio.run(library_admin.add_videos(args.videos, show_progress=True, report=report))
         return 0 if all(r.status != "failed" for r in results) else 1
     if args.action == "demo":
-        from bot import starter_library
+        from bot.admin import starter_library
 
         summary = asyncio.run(starter_library.build(n_songs=args.songs, workers=args.workers, show_progress=True))
         print(f"starter library: {summary['added']} clips added, {summary['segments']} segments "

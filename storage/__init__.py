@@ -1,4 +1,9 @@
-"""Choreo's database: aiosqlite, WAL, versioned migrations, repositories.
+"""Choreo's database: aiosqlite, WAL, versioned migrations, one repository per table family.
+
+``db`` (the connection), ``migrations``, ``rows`` (typed rows and statuses), ``sessions``
+(sessions with their segments, candidates, picks, buttons and results), ``jobs``, ``votes``
+(chat pick modes, votes, deadlines), ``files`` (Telegram file ids by content hash) and
+``clips`` (the dance library's clips and segments). SQL and files only: nothing is computed here.
 
 Rows hold metadata and small vectors; large arrays (poses) live in ``.npz`` files named by
 content hash beside the database (``poses/``), and videos in ``videos/``.

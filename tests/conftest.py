@@ -34,7 +34,7 @@ def library_dir(tmp_path_factory) -> Path:
     """A data directory holding a small starter library plus the real dancer (built once)."""
     import asyncio
 
-    from bot import library_admin, starter_library
+    from bot.admin import library as library_admin, starter_library
 
     dancer = shared("dance", "video_mgt", "dancer.avi")
     reuse = os.environ.get("CHOREO_TEST_LIBRARY")  # developers: keep one built library between runs

@@ -281,6 +281,7 @@ async def forget_sandbox_run(db_path: Path, chat_ids: list[int]) -> tuple[int, i
     Telegram). Returns (sessions closed, cached file ids dropped).
     """
     from storage.db import Database
+    from storage.files import FileCacheRepo
     from storage.sessions import SessionRepo
 
     db = await Database.open(db_path)
@@ -289,7 +290,7 @@ async def forget_sandbox_run(db_path: Path, chat_ids: list[int]) -> tuple[int, i
         closed = 0
         for chat_id in chat_ids:
             closed += await repo.close_chat(chat_id, "the sandbox stopped (its chats do not outlive it)")
-        dropped = await repo.forget_file_ids(_EMULATOR_FILE_ID)
+        dropped = await FileCacheRepo(db).forget_file_ids(_EMULATOR_FILE_ID)
     finally:
         await db.close()
     return closed, dropped
@@ -815,7 +816,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 async def _ensure_library(engine_settings) -> dict | None:
     """The starter library on first start, with a progress bar in the terminal."""
-    from bot import starter_library
+    from bot.admin import starter_library
 
     return await starter_library.ensure_library(engine_settings, show_progress=True)
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from bot import library_admin
+from bot.admin import library as library_admin
 from choreo_engine.dance import library as engine_library
 from storage import Database
-from storage.library import LibraryRepo
+from bot.admin.library import StoredLibrary
 from tests.support.data import settings_for, ffmpeg, shared
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
@@ -122,7 +122,7 @@ def test_failed_write_rolls_back_everything(library_settings, empty_settings, tm
     async def scenario():
         db = await Database.open(library_settings.db_path)
         try:
-            clip = await LibraryRepo(db).load()
+            clip = await StoredLibrary(db).load()
         finally:
             await db.close()
         # a real clip's arrays, from the library
@@ -137,7 +137,7 @@ def test_failed_write_rolls_back_everything(library_settings, empty_settings, tm
                                                "mediapipe", 1.0, [seg, seg], video_path=video)
         db = await Database.open(empty_settings.db_path)
         try:
-            repo = LibraryRepo(db)
+            repo = StoredLibrary(db)
             with pytest.raises(sqlite3.IntegrityError):
                 await repo.add_clip(ingested)
             assert await repo.count_segments() == 0
@@ -208,7 +208,7 @@ def test_descriptors_made_another_way_are_described_again(library_settings, tmp_
     async def refresh_again():
         db = await Database.open(copy / "choreo.db")
         try:
-            return await LibraryRepo(db).refresh_descriptors("default")
+            return await StoredLibrary(db).refresh_descriptors("default")
         finally:
             await db.close()
 

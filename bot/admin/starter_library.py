@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from choreo_engine.starter import build as starter, synth
 from choreo_engine.settings import Settings
 
-from .library_admin import open_library
+from .library import open_library
 
 DEFAULT_SONGS = 40
 
@@ -28,7 +28,7 @@ async def build(n_songs: int = DEFAULT_SONGS, workers: int = 2, show_progress: b
     started = time.perf_counter()
     added, segments, sources = 0, 0, {}
     try:
-        existing = {r["name"] for r in await db.fetchall("SELECT name FROM clips WHERE kind = 'demo'")}
+        existing = await repo.clips.clip_names("demo")
         plan = [(i, item) for i, item in enumerate(synth.demo_song_plan(n_songs, seed))
                 if starter.demo_name(item, i) not in existing]
         bar = None

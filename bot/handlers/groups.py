@@ -1,4 +1,4 @@
-"""Group chats and sharing: /choreo, /mode, the bot leaving a group, inline sharing.
+"""Group chats: a song addressed to the bot, /choreo, /mode, the bot leaving a group.
 
 Telegram's default privacy mode shows a bot only commands, mentions and replies to itself, so a
 group session starts from one of those: /choreo in reply to a song (anyone's), a song whose
@@ -7,14 +7,13 @@ caption holds /choreo, or a song whose caption mentions the bot.
 
 from __future__ import annotations
 
-import html
-
-from telegram import InlineQueryResultCachedVideo, Update
+from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from .handlers import accept_song, lang_of, service_of, song_media
-from .texts import t
+from ..service import PickMode
+from ..texts import t
+from .common import accept_song, lang_of, service_of, song_media
 
 
 def addressed_to_bot(text: str | None, bot_username: str) -> bool:
@@ -54,19 +53,18 @@ async def mode_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await update.effective_message.reply_text(t(lang, "mode_private"))
         return
     mode = (context.args[0].lower() if context.args else "")
-    if mode not in ("vote", "owner"):
+    if mode not in tuple(PickMode):
         await update.effective_message.reply_text(t(lang, "mode_usage"))
         return
     user_id = update.effective_user.id
-    starters = {s["owner_id"] for s in await service.sessions.open_sessions(chat_id=chat.id)}
-    allowed = user_id in starters
+    allowed = user_id in await service.session_starters(chat.id)
     if not allowed:
         member = await context.bot.get_chat_member(chat.id, user_id)
         allowed = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
     if not allowed:
         await update.effective_message.reply_text(t(lang, "mode_denied"))
         return
-    await service.sessions.set_chat_mode(chat.id, mode, user_id)
+    await service.set_chat_mode(chat.id, PickMode(mode), user_id)
     await update.effective_message.reply_text(t(lang, "mode_set", mode=t(lang, f"mode_name_{mode}")))
 
 
@@ -74,20 +72,5 @@ async def bot_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Removed from a group: its open sessions are closed, nothing more is sent there."""
     change = update.my_chat_member
     if change and change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
-        await service_of(context).sessions.close_chat(change.chat.id, "bot removed from the chat")
+        await service_of(context).close_chat(change.chat.id, "bot removed from the chat")
 
-
-async def inline_share(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Inline mode: the asking user's finished dances, by cached file id (no re-upload)."""
-    service = service_of(context)
-    query = update.inline_query
-    lang = lang_of(update)
-    rows = await service.sessions.finished_for_user(query.from_user.id, query.query.strip())
-    results = [
-        InlineQueryResultCachedVideo(
-            id=f"{r['id']}-{r['mode']}", video_file_id=r["file_id"],
-            title=f"{r['song_name']} ({t(lang, 'mode_' + r['mode'])})",
-            caption=t(lang, "share_caption", song=html.escape(r["song_name"])), parse_mode="HTML")
-        for r in rows
-    ]
-    await query.answer(results, cache_time=0, is_personal=True)

@@ -1,25 +1,34 @@
-"""Library clips and segments: add (all-or-nothing), remove, stats, load for planning, export."""
+"""The dance library's clips and segments as stored: rows, pose files and videos.
+
+Add (all-or-nothing), remove, stats, load for planning, export, and the reads and writes the
+re-description of stored descriptors needs. Nothing is computed here: descriptors come described
+(``bot.admin.library``) and motion levels are mapped by the function the caller passes (a
+clip and the levels it changes are written in one transaction).
+
+From the engine this module takes only its data types (``IngestedClip`` in, ``Library`` and
+``LibrarySegment`` out) and its pose-file writer (``save_poses``: the ``.npz`` format the
+engine reads back).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from choreo_engine.music import features
-from choreo_engine.dance import motion
-from choreo_engine.dance.library import IngestedClip, Library, LibrarySegment, describe_stored_segments, save_poses
+from choreo_engine.dance.library import IngestedClip, Library, LibrarySegment, save_poses
 
 from .db import Database
+from .rows import MusicRange, StoredClip
 
 POSES_DIR = "poses"
 VIDEOS_DIR = "videos"
 
-log = logging.getLogger(__name__)
+# Every library segment's motion sizes (one value per beat) -> their motion levels, in order.
+Leveller = Callable[[list[np.ndarray]], list[list[int]]]
 
 
 def _blob(array: np.ndarray) -> bytes:
@@ -39,7 +48,7 @@ def _unblob(blob: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
     return array.reshape(shape) if shape else array
 
 
-class LibraryRepo:
+class ClipRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.data_dir = db.data_dir
@@ -61,54 +70,51 @@ class LibraryRepo:
     async def has_clip(self, source_sha256: str) -> bool:
         return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ?", (source_sha256,)) is not None
 
+    async def clip_names(self, kind: str) -> set[str]:
+        rows = await self.db.fetchall("SELECT name FROM clips WHERE kind = ?", (kind,))
+        return {r["name"] for r in rows}
+
     async def version(self) -> int:
         row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'library_version'")
         return int(row["value"]) if row else 0
 
-    async def refresh_descriptors(self, descriptor: str = "default") -> int:
-        """Describe again the clips whose stored descriptors were made another way.
-
-        A descriptor's computation changed (``features.DESCRIPTOR_REVISIONS``) or another one was
-        chosen: old numbers cannot be compared with a song's new ones, so each such clip is
-        described again from the sound kept in its stored video, in one transaction per clip.
-        A clip that cannot be (stored without sound before sound was kept) stays out of
-        :meth:`load` and is counted in :meth:`stats`. Returns the number of clips described again.
-        """
-        tag = features.descriptor_tag(descriptor)
-        unavailable = f"{tag}-unavailable"  # tried for this descriptor and failed: not tried again
-        clips = await self.db.fetchall(
+    async def clips_described_otherwise(self, descriptor_tag: str, unavailable_tag: str) -> list[StoredClip]:
+        """Clips whose descriptors were made another way than ``descriptor_tag`` (and that were not
+        found undescribable for it: ``unavailable_tag``)."""
+        rows = await self.db.fetchall(
             "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag NOT IN (?, ?) ORDER BY id",
-            (tag, unavailable))
-        if clips:
-            log.info("describing %d library clips again for the %s descriptor", len(clips), tag)
-        redone = 0
-        for clip in clips:
-            rows = await self.db.fetchall(
-                "SELECT id, idx, start, end, beats, music_start FROM library_segments WHERE clip_id = ? ORDER BY idx",
-                (clip["id"],))
-            ranges = [(_music_start(r), r["end"], np.array(json.loads(r["beats"]))) for r in rows]
-            try:
-                descriptors = await asyncio.to_thread(
-                    describe_stored_segments, self.absolute(clip["video_file"]), ranges, descriptor)
-            except Exception as exc:  # noqa: BLE001 - one clip must not stop the library from loading
-                log.warning("clip %s (%s) cannot be described again (%s); it is left out until its video is "
-                            "added again", clip["id"], clip["name"], getattr(exc, "message", exc))
-                async with self.db.transaction() as conn:
-                    await conn.execute("UPDATE clips SET descriptor_tag = ? WHERE id = ?", (unavailable, clip["id"]))
-                continue
-            async with self.db.transaction() as conn:
-                # another process may have done it meanwhile: then this changes nothing
-                cur = await conn.execute("UPDATE clips SET descriptor_tag = ? WHERE id = ? AND descriptor_tag = ?",
-                                         (tag, clip["id"], clip["descriptor_tag"]))
-                if cur.rowcount:
-                    await conn.executemany("UPDATE library_segments SET descriptor = ? WHERE id = ?",
-                                           [(_blob(d), r["id"]) for d, r in zip(descriptors, rows)])
-                    await self._bump_version(conn)
-                    redone += 1
-        return redone
+            (descriptor_tag, unavailable_tag))
+        return [StoredClip(r["id"], r["name"], str(self.absolute(r["video_file"])), r["descriptor_tag"]) for r in rows]
 
-    async def add_clip(self, clip: IngestedClip, kind: str = "video", descriptor: str = "default") -> int | None:
-        """Store a clip and its segments in one transaction; None when it is already there.
+    async def music_ranges(self, clip_id: int) -> list[MusicRange]:
+        """What each of the clip's segments' descriptors covers, in segment order."""
+        rows = await self.db.fetchall(
+            "SELECT id, idx, start, end, beats, music_start FROM library_segments WHERE clip_id = ? ORDER BY idx",
+            (clip_id,))
+        return [MusicRange(r["id"], _music_start(r), r["end"], json.loads(r["beats"])) for r in rows]
+
+    async def mark_clip(self, clip_id: int, descriptor_tag: str) -> None:
+        """Set a clip's descriptor tag without new descriptors (one that cannot be described)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE clips SET descriptor_tag = ? WHERE id = ?", (descriptor_tag, clip_id))
+
+    async def store_descriptors(self, clip: StoredClip, descriptor_tag: str, ranges: list[MusicRange],
+                                descriptors: np.ndarray) -> bool:
+        """The clip's segments described again, in one transaction; False (nothing written) when
+        another process did it meanwhile (the clip's tag is no longer the one read)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("UPDATE clips SET descriptor_tag = ? WHERE id = ? AND descriptor_tag = ?",
+                                     (descriptor_tag, clip.id, clip.descriptor_tag))
+            if not cur.rowcount:
+                return False
+            await conn.executemany("UPDATE library_segments SET descriptor = ? WHERE id = ?",
+                                   [(_blob(d), r.segment_id) for d, r in zip(descriptors, ranges)])
+            await self._bump_version(conn)
+            return True
+
+    async def add_clip(self, clip: IngestedClip, kind: str, descriptor_tag: str, levels: Leveller) -> int | None:
+        """Store a clip and its segments, and every segment's motion levels by ``levels``, in one
+        transaction; None when it is already there.
 
         The pose file is written first (atomically, named by content); if the transaction
         fails it is removed again unless another clip uses it, so no half clip is left.
@@ -126,7 +132,7 @@ class LibraryRepo:
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (clip.source_sha256, clip.name, kind, clip.style, clip.duration, clip.fps, clip.width,
                      clip.height, clip.tempo, self.relative(clip.video_path), self.relative(poses_path),
-                     clip.pose_source, clip.detection_rate, features.descriptor_tag(descriptor)),
+                     clip.pose_source, clip.detection_rate, descriptor_tag),
                 )
                 clip_id = cur.lastrowid
                 await conn.executemany(
@@ -143,14 +149,15 @@ class LibraryRepo:
                         for s in clip.segments
                     ],
                 )
-                await self._refresh_levels(conn)
+                await self._store_levels(conn, levels)
             return clip_id
         except BaseException:
             await self._drop_unreferenced(poses_path)
             raise
 
-    async def remove_clip(self, clip: int | str) -> bool:
-        """Remove a clip by id, name or source hash; its files go when nothing else uses them."""
+    async def remove_clip(self, clip: int | str, levels: Leveller) -> bool:
+        """Remove a clip by id, name or source hash, and map the motion levels again by ``levels``;
+        its files go when nothing else uses them."""
         row = await self.db.fetchone(
             "SELECT id, video_file, poses_file FROM clips WHERE id = ? OR name = ? OR source_sha256 = ?",
             (int(clip) if str(clip).isdigit() else -1, str(clip), str(clip)),
@@ -159,7 +166,7 @@ class LibraryRepo:
             return False
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM clips WHERE id = ?", (row["id"],))
-            await self._refresh_levels(conn)
+            await self._store_levels(conn, levels)
         await self._drop_unreferenced(self.absolute(row["poses_file"]))
         await self._drop_unreferenced(self.absolute(row["video_file"]))
         return True
@@ -183,15 +190,15 @@ class LibraryRepo:
                         removed += 1
         return removed
 
-    async def _refresh_levels(self, conn) -> None:
-        """Re-map every segment's motion size to levels by the library-wide quantiles."""
+    async def _store_levels(self, conn, levels: Leveller) -> None:
+        """Every segment's motion levels as ``levels`` maps the library's motion sizes (levels are
+        relative to the whole library, so each added or removed clip changes them all)."""
         async with conn.execute("SELECT id, motion_size FROM library_segments") as cur:
             rows = await cur.fetchall()
         sizes = [np.array(json.loads(r["motion_size"])) for r in rows]
-        edges = motion.level_edges(np.concatenate(sizes)) if sizes else None
         await conn.executemany(
             "UPDATE library_segments SET motion_levels = ? WHERE id = ?",
-            [(json.dumps(motion.motion_levels(s, edges).tolist()), r["id"]) for s, r in zip(sizes, rows)],
+            [(json.dumps([int(v) for v in lv]), r["id"]) for lv, r in zip(levels(sizes), rows)],
         )
         await self._bump_version(conn)
 
@@ -207,12 +214,12 @@ class LibraryRepo:
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM library_segments")
         return int(row["n"])
 
-    async def load(self, descriptor: str = "default") -> Library:
-        """The segments described by ``descriptor`` (as it is now), ready for planning."""
+    async def load(self, descriptor_tag: str) -> Library:
+        """The segments whose clips are described by ``descriptor_tag``, ready for planning."""
         rows = await self.db.fetchall(
             """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height
                FROM library_segments s JOIN clips c ON c.id = s.clip_id
-               WHERE c.descriptor_tag = ? ORDER BY s.clip_id, s.idx""", (features.descriptor_tag(descriptor),)
+               WHERE c.descriptor_tag = ? ORDER BY s.clip_id, s.idx""", (descriptor_tag,)
         )
         segments = [
             LibrarySegment(

@@ -1,0 +1,1 @@
+"""Library administration: adding, describing and removing dance clips, and the starter library."""

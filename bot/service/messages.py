@@ -1,0 +1,104 @@
+"""Sending to the chat: the session's one progress message (throttled), failure reports, and
+videos sent by their cached file id when they were uploaded before."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import Forbidden, TelegramError
+
+from choreo_engine.errors import ChoreoError
+from storage.files import FileCacheRepo
+from storage.rows import Session
+
+from ..config import BotSettings
+from ..texts import TEXTS, t
+
+log = logging.getLogger(__name__)
+
+PROGRESS_MIN_INTERVAL = 3.0  # seconds between edits of one progress message
+
+
+def whose(session: Session) -> str:
+    """In a group every message says whose song it is."""
+    if session.private:
+        return ""
+    return t(session.language, "owner_suffix", owner=html.escape(session.owner_name))
+
+
+def fmt_time(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+class Messages:
+    def __init__(self, bot: Bot, settings: BotSettings, files: FileCacheRepo) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.files = files
+        # (chat id, progress message id) -> monotonic time of the last edit (message ids are per chat)
+        self._last_edit: dict[tuple[int, int], float] = {}
+
+    def progress_sent(self, chat_id: int, message_id: int) -> None:
+        """A progress message was just sent: its first edit waits its turn."""
+        self._last_edit[(chat_id, message_id)] = time.monotonic()
+
+    async def progress(self, session: Session, key: str, force: bool = False, **values) -> None:
+        """Edit the session's one progress message, at most every PROGRESS_MIN_INTERVAL seconds.
+
+        An intermediate stage that comes too soon is skipped; a ``force`` edit (the last one)
+        waits for its turn instead.
+        """
+        message_id = session.progress_message_id
+        if not message_id:
+            return
+        edited = (session.chat_id, message_id)
+        wait = PROGRESS_MIN_INTERVAL - (time.monotonic() - self._last_edit.get(edited, 0.0))
+        if wait > 0:
+            if not force:
+                return
+            await asyncio.sleep(wait)
+        text = t(session.language, key, song=html.escape(session.song_name), **values) + whose(session)
+        self._last_edit[edited] = time.monotonic()
+        try:
+            await self.bot.edit_message_text(text, session.chat_id, message_id, parse_mode="HTML")
+        except Forbidden:
+            raise  # the chat is gone: the job runner closes its sessions
+        except TelegramError as exc:  # "not modified", a network hiccup: a progress line is not worth a song
+            log.debug("progress edit skipped: %s", exc)
+
+    async def report_failure(self, session: Session, exc: Exception) -> None:
+        """Tell the chat the song failed: an engine error in the user's words, anything else in general."""
+        lang = session.language
+        if isinstance(exc, ChoreoError):
+            key = f"error.{exc.code}"
+            text = t(lang, key, max_minutes=self.settings.max_song_seconds / 60) if key in TEXTS["en"] else exc.message
+        else:
+            text = t(lang, "failed", song=html.escape(session.song_name))
+        try:
+            if session.progress_message_id:
+                await self.bot.edit_message_text(text, session.chat_id, session.progress_message_id, parse_mode="HTML")
+            else:
+                await self.bot.send_message(session.chat_id, text, parse_mode="HTML")
+        except Forbidden:
+            log.info("chat %s is gone; session %s closed", session.chat_id, session.id)
+        except TelegramError as err:
+            log.warning("could not report failure: %s", err)
+
+    async def send_cached_video(self, chat_id: int, path: str, sha256: str, caption: str,
+                                markup: InlineKeyboardMarkup | None, duration: float | None = None) -> Message:
+        """Send a video by its cached file_id when it was uploaded before; upload otherwise."""
+        file_id = await self.files.file_id(sha256)
+        if file_id:
+            return await self.bot.send_video(chat_id, file_id, caption=caption, reply_markup=markup, parse_mode="HTML")
+        with open(path, "rb") as fh:
+            sent = await self.bot.send_video(chat_id, fh, caption=caption, reply_markup=markup, parse_mode="HTML",
+                                             supports_streaming=True, duration=round(duration) if duration else None,
+                                             filename="choreo-dance.mp4")
+        if sent.video:
+            await self.files.remember(sha256, sent.video.file_id, "video")
+        return sent

@@ -1,0 +1,48 @@
+"""What the service's parts share while the bot runs: settings, the bot, the repositories, the
+engine's process pool, per-session locks and the job runners' wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import Bot
+
+from storage import Database
+from storage.files import FileCacheRepo
+from storage.jobs import JobRepo
+from storage.sessions import SessionRepo
+from storage.votes import VoteRepo
+
+from ..config import BotSettings
+from .jobs import EnginePool
+
+
+@dataclass
+class Runtime:
+    settings: BotSettings
+    bot: Bot
+    db: Database
+    engine: EnginePool
+    wake: asyncio.Event  # set when a job was queued, so an idle runner claims it at once
+    sessions: SessionRepo = field(init=False)
+    jobs: JobRepo = field(init=False)
+    votes: VoteRepo = field(init=False)
+    files: FileCacheRepo = field(init=False)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sessions = SessionRepo(self.db)
+        self.jobs = JobRepo(self.db)
+        self.votes = VoteRepo(self.db)
+        self.files = FileCacheRepo(self.db)
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        """One change of a session at a time (a button, a cancel, a job's stage)."""
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+    def session_dir(self, session_id: str) -> Path:
+        path = self.settings.engine.data_dir / "sessions" / session_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path

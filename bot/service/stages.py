@@ -1,0 +1,182 @@
+"""The pipeline's stages for one session, each run by a job: analyse the song, offer a part
+(candidates and their preview), render the dance and deliver it."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from choreo_engine.music import features
+from storage.rows import Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
+
+from .. import worker
+from ..texts import t
+from . import keyboards
+from .messages import PROGRESS_MIN_INTERVAL, Messages, fmt_time, whose
+from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from .choosing import Choosing
+
+
+async def song_descriptors(rt: Runtime, session: Session, analysis: dict) -> np.ndarray:
+    """The song's segment descriptors, computed again if they were made another way
+    (a session analysed before the descriptor changed and the bot restarted)."""
+    tag = features.descriptor_tag(rt.settings.engine.descriptor)
+    if session.descriptor_tag == tag:
+        return np.frombuffer(session.descriptors, dtype=np.float32).reshape(session.n_segments, -1)
+    descriptors = await rt.engine.run(worker.describe, session.song_path, analysis, rt.settings.engine)
+    await rt.sessions.store_descriptors(session.id, descriptors, tag)
+    return descriptors
+
+
+class Stages:
+    def __init__(self, rt: Runtime, messages: Messages, choosing: "Choosing") -> None:
+        self.rt = rt
+        self.messages = messages
+        self.choosing = choosing  # a part nothing fits is chosen automatically
+
+    async def run(self, job: Job) -> None:
+        """One job's stage, if its session still wants it."""
+        rt = self.rt
+        if job.kind == JobKind.RENDER:
+            # not under the session's lock: a render takes minutes, and buttons and /cancel must be
+            # answered meanwhile; its writes are conditional on the session still rendering
+            session = await rt.sessions.get(job.session_id)
+            if session is not None and session.status == SessionStatus.RENDERING:
+                await self.render(session, job.payload.get("mode") or session.render_mode)
+            return
+        async with rt.lock(job.session_id):
+            session = await rt.sessions.get(job.session_id)  # read under the lock: a cancel is seen
+            if session is None or session.status in (SessionStatus.CANCELLED, SessionStatus.FAILED):
+                return
+            if job.kind == JobKind.ANALYSE:
+                await self.analyse(session)
+            elif job.kind == JobKind.OFFER:
+                await self.offer(session, job.idx)
+
+    async def fail(self, session_id: str, exc: Exception) -> None:
+        session = await self.rt.sessions.get(session_id)
+        if session is None:
+            return
+        await self.rt.sessions.set_status(session_id, SessionStatus.FAILED, error=str(exc)[:500])
+        await self.messages.report_failure(session, exc)
+
+    # ------------------------------------------------------------------ analyse
+    async def _download(self, session: Session) -> str:
+        if session.song_path and Path(session.song_path).exists():
+            return session.song_path
+        tg_file = await self.rt.bot.get_file(session.song_file_id)
+        suffix = Path(tg_file.file_path or "").suffix or ".bin"
+        path = self.rt.session_dir(session.id) / f"song{suffix}"
+        await tg_file.download_to_drive(path)
+        await self.rt.sessions.update(session.id, song_path=str(path))
+        return str(path)
+
+    async def analyse(self, session: Session) -> None:
+        rt = self.rt
+        await rt.sessions.set_status(session.id, SessionStatus.ANALYSING)
+        song_path = await self._download(session)
+        await self.messages.progress(session, "analysing", force=True)
+        analysis, descriptors = await rt.engine.run(worker.analyse, song_path, rt.settings.engine)
+        await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
+                                         features.descriptor_tag(rt.settings.engine.descriptor))
+        await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
+        await self.offer(await rt.sessions.get(session.id), 0)
+
+    # ------------------------------------------------------------------ offer and preview
+    async def offer(self, session: Session, idx: int) -> None:
+        rt = self.rt
+        seg_row = await rt.sessions.segment(session.id, idx)
+        if session.status != SessionStatus.CHOOSING or seg_row is None or seg_row.status != SegmentStatus.PENDING:
+            return  # already offered (a re-run job) or no longer choosing
+        await self.messages.progress(session, "previews")
+        analysis = session.song_analysis()
+        descriptors = await song_descriptors(rt, session, analysis)
+        picked = await rt.sessions.picked_segment_ids(session.id)
+        out = rt.session_dir(session.id) / f"preview-{idx + 1:03d}.mp4"
+        result = await rt.engine.run(worker.offer, analysis, descriptors, idx, picked, session.song_path,
+                                     str(out), rt.settings.engine)
+        await rt.sessions.store_candidates(session.id, idx, result["candidates"])
+        if not result["candidates"]:
+            # nothing fits this part at all: choose automatically from what the planner allows
+            await self.choosing.auto_pick(session, idx, user_id=None)
+            return
+        lang = session.language
+        seg = analysis["segments"][idx]
+        caption = t(lang, "offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
+                    end=fmt_time(seg["end"]), song=html.escape(session.song_name)) + whose(session)
+        if session.mode == PickMode.VOTE:
+            caption += t(lang, "vote_hint", minutes=max(1, round(rt.settings.vote_timeout_seconds / 60)))
+        if result["note"]:
+            caption += t(lang, "offer_short", note=html.escape(result["note"]))
+        actions = keyboards.offer_actions([c["rank"] for c in result["candidates"]], session.mode)
+        # A re-run after a crash between sending and recording reuses the same tokens, so the
+        # buttons of a preview that did go out keep working alongside the new one.
+        buttons = await rt.sessions.segment_buttons(session.id, idx)
+        if [(b.action, b.value) for b in buttons] != actions:
+            buttons = await rt.sessions.make_buttons(session.id, idx, actions)
+        markup = keyboards.offer_keyboard(lang, buttons)
+        with open(result["preview"], "rb") as fh:
+            sent = await rt.bot.send_video(session.chat_id, fh, caption=caption, reply_markup=markup,
+                                           parse_mode="HTML", supports_streaming=True,
+                                           filename=f"part-{idx + 1}.mp4")
+        await rt.sessions.offer(session.id, idx, sent.message_id)
+        if session.mode == PickMode.VOTE:  # the deadline also marks the part as voted (part_is_voted)
+            await rt.votes.set_deadline(session.id, idx, time.time() + rt.settings.vote_timeout_seconds)
+        if idx == 0:  # after the preview, so the throttled edit never delays it
+            await self.messages.progress(session, "ready", force=True, segments=session.n_segments,
+                                         tempo=round(analysis["tempo"]))
+
+    # ------------------------------------------------------------------ render and deliver
+    async def render(self, session: Session, mode: str) -> None:
+        rt = self.rt
+        existing = await rt.sessions.result(session.id, mode)
+        if existing is None:
+            await self.messages.progress(session, "rendering", force=True, percent=0)
+            picked = await rt.sessions.picked_segment_ids(session.id)
+            analysis = session.song_analysis()
+            progress_file = str(rt.session_dir(session.id) / f"render-{mode}.progress")
+            task = asyncio.ensure_future(rt.engine.run(
+                worker.render_result, analysis, picked, session.song_path, str(rt.session_dir(session.id)),
+                mode, rt.settings.engine, progress_file))
+            while not task.done():
+                await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
+                if not task.done():
+                    try:
+                        percent = int(float(Path(progress_file).read_text()) * 100)
+                    except (OSError, ValueError):
+                        percent = 0
+                    await self.messages.progress(session, "rendering", percent=percent)
+            result = task.result()
+            await rt.sessions.store_result(session.id, mode, result["video"], result["sheet"], result["sha256"])
+            existing = await rt.sessions.result(session.id, mode)
+        if (await rt.sessions.get(session.id)).status != SessionStatus.RENDERING:
+            return  # cancelled while rendering: the video stays stored, nothing is sent
+        await self.deliver(session, existing, mode)
+
+    async def deliver(self, session: Session, result: Result, mode: str) -> None:
+        """The dance with its buttons and, the first time, the choreography sheet."""
+        rt = self.rt
+        lang = session.language
+        analysis = session.song_analysis()
+        minutes, seconds = divmod(int(round(analysis["duration"])), 60)
+        buttons = await rt.sessions.make_buttons(session.id, None, keyboards.result_actions(mode))
+        markup = keyboards.result_keyboard(lang, mode, buttons, session.song_name)
+        caption = t(lang, "done", song=html.escape(session.song_name), minutes=minutes, seconds=seconds,
+                    mode=t(lang, f"mode_{mode}")) + whose(session)
+        sent = await self.messages.send_cached_video(session.chat_id, result.video_path, result.video_sha256, caption,
+                                                     markup, analysis["duration"])
+        first_result = session.finished_at is None
+        await rt.sessions.set_status(session.id, SessionStatus.DONE, result_message_id=sent.message_id,
+                                     render_mode=mode)
+        if first_result and result.sheet_path:
+            with open(result.sheet_path, "rb") as fh:
+                await rt.bot.send_photo(session.chat_id, fh,
+                                        caption=t(lang, "sheet", song=html.escape(session.song_name)),
+                                        parse_mode="HTML")

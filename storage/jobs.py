@@ -1,0 +1,62 @@
+"""The job queue: engine work for sessions (analyse, offer a part, render), claimed in order.
+
+A job's row is written in the same transaction as the session change that asks for it
+(:func:`insert_job`), so a crash never leaves a session waiting for a job nobody queued.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aiosqlite
+
+from .db import Database
+from .rows import Job, JobKind, JobStatus
+
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+async def insert_job(conn: aiosqlite.Connection, session_id: str, kind: JobKind, idx: int | None = None,
+                     payload: dict | None = None) -> int:
+    """Queue a job inside the caller's transaction; returns its id."""
+    cur = await conn.execute("INSERT INTO jobs (session_id, kind, idx, payload) VALUES (?, ?, ?, ?)",
+                             (session_id, kind, idx, json.dumps(payload or {})))
+    return cur.lastrowid
+
+
+class JobRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, session_id: str, kind: JobKind, idx: int | None = None, payload: dict | None = None) -> int:
+        async with self.db.transaction() as conn:
+            return await insert_job(conn, session_id, kind, idx, payload)
+
+    async def claim(self) -> Job | None:
+        """The oldest queued job, marked running (atomically)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("SELECT * FROM jobs WHERE status = ? ORDER BY id LIMIT 1", (JobStatus.QUEUED,))
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            await conn.execute(
+                f"UPDATE jobs SET status = ?, attempts = attempts + 1, started_at = {NOW} WHERE id = ?",
+                (JobStatus.RUNNING, row["id"]))
+            return Job.of(row)
+
+    async def finish(self, job_id: int, status: JobStatus = JobStatus.DONE) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(f"UPDATE jobs SET status = ?, finished_at = {NOW} WHERE id = ?", (status, job_id))
+
+    async def requeue_unfinished(self) -> int:
+        """At start: jobs that were running when the process died run again."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("UPDATE jobs SET status = ? WHERE status = ?", (JobStatus.QUEUED, JobStatus.RUNNING))
+            return cur.rowcount
+
+    async def queue_position(self, job_id: int) -> int:
+        """1 = next to run; counts queued and running analysis jobs up to this one."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = ? AND status IN (?, ?) AND id <= ?",
+            (JobKind.ANALYSE, JobStatus.QUEUED, JobStatus.RUNNING, job_id))
+        return int(row["n"])
