@@ -98,3 +98,13 @@ def test_the_bot_reaches_the_database_through_storage(path, package):
 @pytest.mark.parametrize("path, package", modules("choreo_engine"), ids=lambda v: getattr(v, "name", None))
 def test_the_engine_imports_neither_bot_nor_storage(path, package):
     assert [m for m, _ in imports(path.read_text(), package) if m.split(".")[0] in ("bot", "storage")] == []
+
+
+MAX_MODULE_LINES = 650  # "no module over ~600 lines": a module a reader can hold, split by responsibility
+
+
+@pytest.mark.parametrize("path, package", [m for pkg in ("choreo_engine", "bot", "storage") for m in modules(pkg)],
+                         ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else None)
+def test_no_module_is_too_long_to_read(path, package):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {lines} lines: split it by responsibility"

@@ -122,12 +122,12 @@ def _ingest(path: str, video_dir: str, descriptor: str, show_progress: bool) -> 
     progress = None
     bar = None
     if show_progress:
-        from tqdm import tqdm
-
         from choreo_engine.dance.pose import read_frames
 
+        from ..progress import progress_bar
+
         _, _, count, _ = read_frames(path)
-        bar = tqdm(total=count or None, desc=Path(path).name[:28], unit="frame", leave=False)
+        bar = progress_bar(total=count or None, desc=Path(path).name[:28], unit="frame", leave=False)
         progress = bar.update
     try:
         return engine_library.ingest_video(path, video_dir, descriptor, progress=progress)

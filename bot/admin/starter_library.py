@@ -33,9 +33,9 @@ async def build(n_songs: int = DEFAULT_SONGS, workers: int = 2, show_progress: b
                 if starter.demo_name(item, i) not in existing]
         bar = None
         if show_progress and plan:
-            from tqdm import tqdm
+            from ..progress import progress_bar
 
-            bar = tqdm(total=len(plan), desc="starter library", unit="song")
+            bar = progress_bar(total=len(plan), desc="starter library", unit="song")
         loop = asyncio.get_running_loop()
         with tempfile.TemporaryDirectory() as work, ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = [

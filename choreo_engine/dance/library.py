@@ -107,7 +107,7 @@ def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: 
     """Copy a video as H.264, at most ``max_height`` tall, keyframe every second.
 
     Its music is kept as small mono AAC: renders never play it, but the segments can be
-    described again from it when the descriptor changes (storage.library.refresh_descriptors).
+    described again from it when the descriptor changes (bot.admin.library.StoredLibrary.refresh_descriptors).
     """
     tmp = Path(str(dst) + ".part.mp4")
     cmd = [

@@ -31,7 +31,7 @@ N_MFCC = 20
 LOG_MEL_RANGE_DB = 45.0
 DESCRIPTORS = ("default", "original")
 # Bumped whenever a descriptor's computation changes: stored descriptors carry the tag they
-# were made with, and ones with another tag are computed again (storage.library, the bot).
+# were made with, and ones with another tag are computed again (bot.admin.library).
 DESCRIPTOR_REVISIONS = {"default": 2, "original": 1}
 
 
