@@ -29,7 +29,7 @@ from ..errors import (
     TooShortError,
 )
 from ..ffmpeg import probe_duration
-from ..ffmpeg import ffmpeg_exe  # noqa: F401  (callers and tests know it as audio.ffmpeg_exe)
+from ..ffmpeg import ffmpeg_exe  # noqa: F401  (the tests know it as audio.ffmpeg_exe)
 
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512
