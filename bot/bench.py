@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from choreo_engine import ffmpeg
 from choreo_engine.music import audio, features
 from choreo_engine.plan import metrics
 from choreo_engine.dance import pose
@@ -196,7 +197,6 @@ def bench_bot(runs: int = 3) -> dict:
     """Seconds from a 3-minute song's arrival to its first preview, through the real bot and the
     Bot API emulator (a copy of the library; one song at a time)."""
     import shutil
-    import subprocess
 
     from .config import BotSettings
     from .sandbox.emulator import TelegramEmulator
@@ -211,8 +211,8 @@ def bench_bot(runs: int = 3) -> dict:
         data = tmp / "data"
         shutil.copytree(settings.engine.data_dir, data, ignore=shutil.ignore_patterns("sessions", "index", "demo", "sandbox"))
         song = tmp / "three-minutes.mp3"
-        subprocess.run([audio.ffmpeg_exe(), "-v", "error", "-i", str(_three_minute_song(tmp)), "-c:a", "libmp3lame",
-                        str(song)], check=True)
+        ffmpeg.run(["-v", "error", "-i", str(_three_minute_song(tmp)), "-c:a", "libmp3lame", str(song)],
+                   timeout=ffmpeg.timeout_for(180, ffmpeg.AUDIO_SECONDS_PER_SECOND), check=True)
         with TelegramEmulator() as emu:
             bot_settings = dataclasses.replace(settings, token=emu.token, api_base_url=emu.base_url,
                                                api_file_url=emu.base_file_url,

@@ -107,14 +107,14 @@ def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | 
                  progress=None) -> Path:
     """The final video of the chosen library segments (one per song segment) and, when
     ``sheet_path`` is given, the choreography sheet. Returns the video's path."""
-    from choreo_engine.video import render
+    from choreo_engine import video
 
-    shots = [render.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
-    video = render.render_final(shots, song_path, video_path, mode=mode, progress=progress)
+    shots = [video.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
+    final = video.render_final(shots, song_path, video_path, mode=mode, progress=progress)
     if sheet_path is not None:
-        render.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
-                            labels=[ls.clip_name for ls in lib_segments])
-    return Path(video)
+        video.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
+                           labels=[ls.clip_name for ls in lib_segments])
+    return Path(final)
 
 
 def parse_picks(text: str, n_segments: int) -> list[int] | None:

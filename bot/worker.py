@@ -69,16 +69,16 @@ def _rows(loaded, segment_ids: list[int]) -> list[int]:
 def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
           out_path: str, settings: Settings) -> dict:
     """The candidates of segment ``idx`` given the picks so far, and their preview video."""
-    from choreo_engine.video import render
+    from choreo_engine import video
 
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)
     options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
     seg = song.segments[idx]
-    shots = [render.Shot.from_segments(loaded.library.segments[c.position], seg) for c in options.items]
+    shots = [video.Shot.from_segments(loaded.library.segments[c.position], seg) for c in options.items]
     preview = None
     if shots:
-        preview = str(render.render_preview(shots, song_path, out_path, start=seg.start, end=seg.end))
+        preview = str(video.render_preview(shots, song_path, out_path, start=seg.start, end=seg.end))
     return {
         "candidates": [{"rank": c.rank, "segment_id": c.segment_id, "scores": c.scores, "total": c.total,
                         "stretch": c.stretch} for c in options.items],

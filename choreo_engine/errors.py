@@ -67,3 +67,29 @@ class NoPersonError(ChoreoError):
 class EmptyLibraryError(ChoreoError):
     code = "empty_library"
     default_message = "The dance library is empty. Run `choreo library demo` first."
+
+
+class FFmpegError(ChoreoError):
+    """ffmpeg exited with an error."""
+
+    code = "ffmpeg_failed"
+    default_message = "I couldn't process this media file."
+
+
+class FFmpegTimeoutError(FFmpegError):
+    """ffmpeg ran longer than its timeout and was killed."""
+
+    code = "ffmpeg_timeout"
+    default_message = "Processing this media took too long (over {seconds:.0f} s), so I stopped."
+
+
+class EncodeError(FFmpegError):
+    """Encoding piped frames failed: ffmpeg exited with an error or took fewer frames than it should have."""
+
+    code = "encode_failed"
+    default_message = "I couldn't encode the video."
+
+
+class RenderError(ChoreoError):
+    code = "render_failed"
+    default_message = "I couldn't make the video. Please try again."

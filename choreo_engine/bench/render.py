@@ -30,17 +30,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .. import ffmpeg
 from ..music import audio
 from ..dance import library, pose
 from .common import DANCER, VIBE_ACE, peak_rss_mb, summarize
-from ..video.render import Shot, frame_size, render_final, render_preview, video_info
+from ..video import Shot, frame_size, render_final, render_preview, video_info
 from ..settings import shared_data_dir
 
 
@@ -90,14 +90,10 @@ def _concat_list(shots: list[Shot], path: Path) -> Path:
     return path
 
 
-def _run(cmd: list[str]) -> None:
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
 def reference_concat(shots: list[Shot], song: Path, out: Path, encode: bool, height: int = 720) -> None:
     """The plain ffmpeg edit of the same pieces (no retime): stream copy, or re-encoded at 16:9."""
     lst = _concat_list(shots, out.with_suffix(".txt"))
-    cmd = [audio.ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
+    cmd = ["-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
            "-i", str(lst), "-i", str(song), "-map", "0:v:0", "-map", "1:a:0"]
     if encode:
         W, H = frame_size(height, 16 / 9)
@@ -108,7 +104,8 @@ def reference_concat(shots: list[Shot], song: Path, out: Path, encode: bool, hei
     else:
         cmd += ["-c:v", "copy", "-c:a", "aac", "-b:a", "128k"]
     cmd += ["-shortest", "-movflags", "+faststart", str(out)]
-    _run(cmd)
+    # the work grows with the song's length (decoding and, with ``encode``, encoding all of it)
+    ffmpeg.run(cmd, timeout=ffmpeg.timeout_for(shots[-1].dst_end), check=True)
 
 
 def bench_render(runs: int = 3, work_dir: Path | None = None) -> dict:

@@ -26,7 +26,5 @@ def compose_dance(analysis: SongAnalysis, library: Library, path: list[int], fps
             pose_cache[lib_seg.poses_path] = (pose.normalize(poses, lib_seg.aspect), clip_fps)
         norm, clip_fps = pose_cache[lib_seg.poses_path]
         times = np.arange(int(round(seg.start * fps)), int(round(seg.end * fps))) / fps
-        src = timewarp.time_map(times, seg.beats, seg.end, lib_seg.beats, lib_seg.end,
-                                (0.0, (len(norm) - 1) / clip_fps))
-        pieces.append(timewarp.sample_poses(norm, clip_fps, src))
+        pieces.append(timewarp.retime(norm, clip_fps, times, seg.beats, seg.end, lib_seg.beats, lib_seg.end))
     return np.concatenate(pieces) if pieces else np.zeros((0, 33, 3))

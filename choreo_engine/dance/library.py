@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .. import ffmpeg
 from ..music import audio, features
 from . import motion, pose
-from ..errors import NoAudioTrackError, NoPersonError, NotAudioError, NotVideoError
+from ..errors import FFmpegTimeoutError, NoAudioTrackError, NoPersonError, NotAudioError, NotVideoError
 
 # A clip is refused when MediaPipe finds a pose in fewer than this share of its frames.
 MIN_DETECTION_RATE = 0.5
@@ -84,23 +84,12 @@ class IngestedClip:
         return array_sha256(self.poses)
 
 
-def probe_video(path: str | os.PathLike) -> tuple[float, int, int, float]:
-    """(fps, width, height, duration) of a video; NotVideoError when it has no readable frames."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        ok, frame = cap.read() if cap.isOpened() else (False, None)
-        if not ok or frame is None:
-            raise NotVideoError()
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-        if 0 <= count <= 1:
-            raise NotVideoError("This is a still image, not a video.")
-        h, w = frame.shape[:2]
-        return float(fps), int(w), int(h), float(count / fps if count > 0 else 0.0)
-    finally:
-        cap.release()
+def probe_video(path: str | os.PathLike) -> ffmpeg.VideoInfo:
+    """A dance video's size, rate and length; NotVideoError when it has no readable frames or is a still."""
+    info = ffmpeg.probe_video(path)
+    if 0 <= info.frames <= 1:
+        raise NotVideoError("This is a still image, not a video.")
+    return info
 
 
 def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: int = LIBRARY_VIDEO_HEIGHT) -> None:
@@ -110,13 +99,19 @@ def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: 
     described again from it when the descriptor changes (bot.admin.library.StoredLibrary.refresh_descriptors).
     """
     tmp = Path(str(dst) + ".part.mp4")
-    cmd = [
-        audio.ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src),
+    # encoding time grows with the source's length (from its header; None: unknown)
+    seconds = ffmpeg.probe_duration(src)
+    args = [
+        "-nostdin", "-v", "error", "-y", "-i", str(src),
         "-map", "0:v:0", "-map", "0:a:0?", "-c:a", "aac", "-b:a", "64k", "-ac", "1",
         "-vf", f"scale=-2:'min({max_height},ih)'", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
         "-pix_fmt", "yuv420p", "-g", "25", str(tmp),
     ]
-    proc = subprocess.run(cmd, capture_output=True)
+    try:
+        proc = ffmpeg.run(args, timeout=ffmpeg.timeout_for(seconds))
+    except FFmpegTimeoutError:
+        tmp.unlink(missing_ok=True)
+        raise
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
         raise NotVideoError()
@@ -196,7 +191,8 @@ def ingest_video(
     if not path.exists() or path.stat().st_size == 0:
         raise NotVideoError()
     sha = file_sha256(path)
-    fps, width, height, _ = probe_video(path)
+    video = probe_video(path)
+    fps, width, height = video.fps, video.width, video.height
     try:
         y = audio.decode(path, max_seconds=None)
     except NoAudioTrackError:

@@ -24,6 +24,9 @@ ESTIMATE_MAX_SIDE = 640
 MAX_GAP_SECONDS = 0.5
 L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 11, 12, 23, 24
 L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 25, 26, 27, 28
+L_HEEL, R_HEEL, L_FOOT_INDEX, R_FOOT_INDEX = 29, 30, 31, 32
+# The joints of the feet: ankles, heels and toes.
+FEET = (L_ANKLE, R_ANKLE, L_HEEL, R_HEEL, L_FOOT_INDEX, R_FOOT_INDEX)
 # The joints that make a "full body": shoulders, hips, knees, ankles.
 FULL_BODY = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE)
 VISIBLE = 0.5

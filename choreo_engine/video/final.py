@@ -1,0 +1,126 @@
+"""The final video: the whole song danced, as the cross-edit of the clips or as the avatar.
+
+Route chosen for speed (measured on this 2-core machine, shared with other work: load 2-5)
+-----------------------------------------------------------------------------------------
+Frames are produced in Python with OpenCV (decode by timestamp, ``cv2.resize`` into the
+frame, ``cv2.addWeighted`` for the dissolves, :func:`mannequin.draw_mannequin` for the avatar),
+converted to I420 with ``cv2.cvtColor`` and piped raw into one ffmpeg process that encodes
+H.264 (veryfast, CRF 23 under a VBV cap from the size budget) and muxes the song as AAC.
+
+Primitive costs at 720p: decoding the 480p library H.264 ~980 frames/s, resize + pad ~800/s,
+a dissolve ~860/s, the mannequin ~225/s (4.4 ms); frame generation alone runs at ~25x real
+time (clips) and ~17x (avatar) at 1280x720, so x264 is the bottleneck (:mod:`.encode` says
+why the frames go through the pipe as I420).
+
+Whole renders of Vibe Ace (61.5 s, 16 shots of the dancer video), x real time (the first
+three rows: ``choreo bench render``; the rest: experiments while choosing the route)::
+
+    this route, clips 720x720 (the clip's own frame)       9.2x
+    this route, clips 1280x720, blurred side fill          6.6x   (black fill 7.1-7.7x)
+    this route, avatar 720x720 / 1280x720                  9.7x / 7.6x
+    ffmpeg filtergraph, clips 1280x720: 135 per-beat trim+setpts, concat, scale/pad, no
+      dissolves (experiment, same load as the 7.1x above)  8.4x
+    moviepy 2.2.1 per-frame path (DESIGN.md)               0.6-0.9x
+
+The filtergraph is only ~15 % faster and has no dissolves (xfade brings it to ~3.3x per
+DESIGN.md) and no avatar, so one Python route serves both modes; moviepy was not used.
+``choreo bench render`` measures previews and both modes against a plain
+ffmpeg concat of the same pieces (medians of 3 runs, in that module's docstring).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import RenderError
+from ..ffmpeg import probe_duration
+from .encode import MIN_BITS_PER_PIXEL, audio_bitrate, encode_video, video_bitrate_budget
+from .shots import Shot, check_order
+from .sources import BLEND_FRAMES, auto_aspect, clip_frames, frame_size
+from .stage import avatar_frames
+
+__all__ = ["FINAL_HEIGHTS", "render_final"]
+
+# The frame's shorter side steps down through these when the size budget gives too few bits per pixel.
+FINAL_HEIGHTS = (1080, 720, 540, 480, 360, 270, 240)
+
+
+def _song_duration(song_path: str | os.PathLike, fallback: float) -> float:
+    d = probe_duration(song_path)
+    return float(d) if d else float(fallback)
+
+
+def render_final(
+    shots: list[Shot],
+    song_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    mode: str = "clips",
+    height: int = 720,
+    fps: float = 25,
+    max_bytes: int = 50_000_000,
+    progress: Callable[[float], None] | None = None,
+    aspect: float | None = None,
+    blend_frames: int = BLEND_FRAMES,
+    fill: str = "blur",
+    palette: str = "studio",
+    crf: int = 23,
+    preset: str = "veryfast",
+) -> Path:
+    """The whole song danced: H.264 (yuv420p, faststart) / AAC mp4 that Telegram plays inline.
+
+    ``shots``: one per song segment, in order, covering ``[0, duration]``. ``mode="clips"``
+    cross-edits the library videos (a ``blend_frames`` dissolve centred on each cut);
+    ``mode="avatar"`` has one mannequin dance every shot (joints crossfaded across cuts).
+    ``height`` is the frame's shorter side; ``aspect`` (width / height) defaults to the sources'
+    (snapped, see :mod:`.sources`). The video has ``round(duration * fps)`` frames, so its
+    length equals the song's within half a frame; the file stays under ``max_bytes``.
+    ``progress(fraction)`` is called as frames are encoded.
+    """
+    if mode not in ("clips", "avatar"):
+        raise ValueError(f"unknown mode {mode!r}")
+    check_order(shots)
+    out_path = Path(out_path)
+    duration = _song_duration(song_path, shots[-1].dst_end)
+    n_frames = max(1, int(round(duration * fps)))
+    times = np.arange(n_frames) / fps
+    aspect = aspect or auto_aspect(shots)
+
+    audio_kbps = audio_bitrate(duration, max_bytes)
+    budget = video_bitrate_budget(duration, max_bytes, audio_kbps)
+    heights = [h for h in FINAL_HEIGHTS if h < height]
+    reported = [0.0]
+
+    def report(fraction: float) -> None:  # never backwards, even when a retry starts over
+        if progress is not None and fraction > reported[0]:
+            reported[0] = fraction
+            progress(fraction)
+
+    short = height
+    while heights and budget * 1000.0 / (np.prod(frame_size(short, aspect)) * fps) < MIN_BITS_PER_PIXEL:
+        short = heights.pop(0)
+
+    for attempt in range(4):
+        W, H = frame_size(short, aspect)
+        frames = (clip_frames(shots, times, W, H, blend_frames, fps, fill) if mode == "clips"
+                  else avatar_frames(shots, times, W, H, palette))
+        encode_video(out_path, frames, n_frames, W, H, fps, song_path=song_path, audio_start=0.0,
+                audio_duration=duration, video_kbps=budget, crf=crf, preset=preset, audio_kbps=audio_kbps,
+                progress=lambda f: report(min(f, 0.999)))
+        size = out_path.stat().st_size
+        if size <= max_bytes:
+            break
+        # over (x264 has a floor per frame): less bitrate, and a smaller frame when that is too few bits
+        budget *= 0.85 * max_bytes / size
+        while heights and budget * 1000.0 / (W * H * fps) < MIN_BITS_PER_PIXEL and short > heights[0]:
+            short = heights.pop(0)
+            W, H = frame_size(short, aspect)
+    else:
+        out_path.unlink(missing_ok=True)
+        raise RenderError("The video came out too large to send.")
+    report(1.0)
+    return out_path
