@@ -43,7 +43,9 @@ async def build(n_songs: int = DEFAULT_SONGS, workers: int = 2, show_progress: b
                                      settings.descriptor)
                 for i, item in plan
             ]
-            for future in asyncio.as_completed(futures):
+            # Stored in plan order, not as they finish, so a library is the same on every machine
+            # (row order feeds the index's fit and so the plans).
+            for future in futures:
                 clip = await future
                 if await repo.add_clip(clip, kind="demo", descriptor=settings.descriptor) is not None:
                     added += 1
