@@ -247,13 +247,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         app.run(settings)
         return 0
-    from choreo_engine.settings import shared_data_dir
+    from bot.sandbox.emulator import default_spec_path
 
-    if (shared_data_dir() / "telegram" / "api.json").exists():
+    if default_spec_path().exists():
         print("No TELEGRAM_BOT_TOKEN: starting the local sandbox chat (the real bot, in your browser).")
         return cmd_sandbox(argparse.Namespace(port=int(os.environ.get("CHOREO_SANDBOX_PORT", "8080")),
                                               host="127.0.0.1"))
-    # The sandbox's Bot API emulator checks every request against the spec in ../shared.
+    # The sandbox's Bot API emulator checks every request against the spec it carries (missing
+    # only from a broken install).
     print("No TELEGRAM_BOT_TOKEN and no Bot API spec for the sandbox: running the offline demo instead.")
     return cmd_demo(argparse.Namespace(song=None, mode="clips", output=None))
 

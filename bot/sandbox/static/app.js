@@ -1,6 +1,6 @@
 /* Choreo sandbox: the chat page. Plain JavaScript, no build step, nothing from the network.
  *
- * The server (bot/sandbox/web.py) pushes every change of the chats as Server-Sent Events
+ * The server (bot/sandbox/web/) pushes every change of the chats as Server-Sent Events
  * (/events): first a snapshot, then message / delete / callback_answer / chat_action events.
  * What a person does goes out as POSTs to /api/text, /api/upload, /api/song and /api/press,
  * each acting as one member of one chat (a pane). The bot answers through the Bot API

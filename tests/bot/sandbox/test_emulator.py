@@ -39,20 +39,23 @@ from telegram.ext import (
     ExtBot,
 )
 
+import bot.sandbox.emulator as emulator_package
 from bot.sandbox.emulator import (
+    VENDORED_SPEC,
+    ApiSpec,
     EmulatorViolation,
     FloodLimits,
     TelegramEmulator,
     default_spec_path,
     parse_formatted,
 )
+from tests.support.data import SHARED
 
 # Raw do_api_request calls are deliberate here: they send what Bot's methods would refuse.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Please use 'Bot.:telegram.warnings.PTBUserWarning"),
 ]
 
-SHARED = default_spec_path().parents[1]
 VIDEO = SHARED / "people" / "pose2sim" / "single_cam01.mp4"
 SONG = SHARED / "music" / "xmoto" / "menu.ogg"
 
@@ -214,6 +217,29 @@ def test_unknown_method_is_404_and_recorded(emu: TelegramEmulator) -> None:
         run(lambda bot: bot.do_api_request("sendTeleport", api_kwargs={"chat_id": 1}), emu)
     assert emu.violations == ["sendTeleport: no such Bot API method"]
     assert emu.requests[-1]["status"] == 404
+
+
+def test_request_cut_short_by_a_killed_client_is_not_a_call(emu: TelegramEmulator) -> None:
+    """A bot killed mid-request leaves half a body: not a request Telegram would see, nor a violation."""
+    import socket
+    from urllib.parse import urlsplit
+
+    chat = emu.make_private_chat(emu.make_user("Hal"))
+    url = urlsplit(f"{emu.base_url}{emu.token}/sendMessage")
+    body = f"chat_id={chat['id']}&text=cut".encode()
+    for cut in (b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (url.path.encode(), len(body) + 40, body),
+                b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s" % (url.path.encode(), len(body) + 40, body)):
+        with socket.create_connection((url.hostname, url.port)) as sock:
+            sock.sendall(cut)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(100) == b""  # hung up without an answer
+    with httpx.Client() as http:  # the emulator still serves whole requests
+        ok = http.post(f"{emu.base_url}{emu.token}/sendMessage", data={"chat_id": str(chat["id"]), "text": "whole"})
+        assert ok.status_code == 200
+    assert [m["text"] for m in emu.bot_messages(chat["id"])] == ["whole"]
+    assert emu.violations == []
 
 
 def test_json_and_form_bodies(emu: TelegramEmulator) -> None:
@@ -495,3 +521,58 @@ def test_every_supported_method_through_ptb() -> None:
         assert emu.chat_actions == [(chat, "upload_video")]
         assert [m["deleted"] for m in emu.bot_messages(group)] == [True, False, False]
         assert emu.uploads["sendMediaGroup"] == 2 and "sendVideoNote" not in emu.uploads  # reused file_id
+
+
+# --------------------------------------------------------------------------- its own spec
+
+
+def test_vendored_spec_is_the_shared_one() -> None:
+    """The spec the emulator carries is the one in the shared data, byte for byte."""
+    shared_spec = SHARED / "telegram" / "api.json"
+    if not shared_spec.exists():
+        pytest.skip(f"no shared spec to compare with at {shared_spec}")
+    assert VENDORED_SPEC.read_bytes() == shared_spec.read_bytes()
+
+
+def test_spec_without_shared_data(tmp_path, monkeypatch) -> None:
+    """A clone without ../shared: the emulator validates against its vendored spec."""
+    monkeypatch.setenv("CHOREO_SHARED_DATA", str(tmp_path))  # an empty folder
+    assert default_spec_path() == VENDORED_SPEC
+    spec = json.loads(VENDORED_SPEC.read_text(encoding="utf-8"))
+    assert "sendVideo" in spec["methods"] and "InputMediaVideo" in spec["types"]
+    with TelegramEmulator() as emu:
+        assert emu.spec.version == spec["version"]
+        chat = emu.make_private_chat(emu.make_user("Ann"))
+
+        async def scenario(bot: Bot) -> None:
+            assert (await bot.get_me()).username == emu.bot_user["username"]
+            with pytest.raises(BadRequest, match="(?i)unknown parameter"):
+                await bot.do_api_request("sendMessage", api_kwargs={"chat_id": chat["id"], "text": "hi", "colour": "red"})
+
+        run(scenario, emu)
+        assert emu.violations == ['sendMessage: Bad Request: unknown parameter "colour" for method sendMessage']
+
+
+def test_shared_data_spec_overrides_the_vendored_one(tmp_path, monkeypatch) -> None:
+    spec_path = tmp_path / "telegram" / "api.json"
+    spec_path.parent.mkdir()
+    spec_path.write_text(json.dumps({"version": "Bot API test", "methods": {}, "types": {}}))
+    monkeypatch.setenv("CHOREO_SHARED_DATA", str(tmp_path))
+    assert default_spec_path() == spec_path
+    assert ApiSpec.load(spec_path).version == "Bot API test"
+
+
+def test_emulator_imports_nothing_from_choreo() -> None:
+    """The emulator stands alone: only the standard library, so it can serve any bot."""
+    import ast
+    from pathlib import Path
+
+    package_dir = Path(emulator_package.__file__).parent
+    imported = set()
+    for module in package_dir.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    assert imported & {"bot", "choreo_engine", "storage", "telegram"} == set()
