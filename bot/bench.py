@@ -1,4 +1,4 @@
-"""Benchmarks that need the library (``choreo bench library|plan``); each returns a JSON-ready dict."""
+"""Benchmarks that need the stored library or the bot (``choreo bench library|plan|bot``); each returns a JSON-ready dict."""
 
 from __future__ import annotations
 

@@ -35,10 +35,9 @@ def exit_with_parent() -> None:
 
 def warm_up(settings: Settings) -> int:
     """Compile librosa's numba code and load the library once, so the first song does not wait."""
-    sr = audio.SAMPLE_RATE
-    t = np.arange(int(sr * 6)) / sr
-    clicks = (np.sin(2 * np.pi * 440 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)
-    audio.analyze(clicks)
+    from choreo_engine.music.compiled import ensure_compiled
+
+    ensure_compiled()
     try:
         return len(choreography.loaded_library(settings).library)
     except Exception:

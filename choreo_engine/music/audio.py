@@ -312,6 +312,9 @@ def analyze(
     hop_length: int = HOP_LENGTH,
 ) -> SongAnalysis:
     """Tempo, beats, segments of ``beats_per_segment`` beats and their loudness levels."""
+    from .compiled import ensure_compiled
+
+    ensure_compiled()
     duration = len(y) / sr
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise SilentAudioError()

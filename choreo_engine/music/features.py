@@ -143,6 +143,9 @@ def describe_segments(
     y: np.ndarray, segments: list, sr: int = SAMPLE_RATE, kind: str = "default"
 ) -> np.ndarray:
     """Descriptors of every segment (objects with ``start``, ``end``, ``beats``) of one song."""
+    from .compiled import ensure_compiled
+
+    ensure_compiled()
     frames = song_frames(y, sr)
     return np.stack([describe_segment(frames, s.start, s.end, s.beats, kind) for s in segments])
 

@@ -227,3 +227,28 @@ def test_cli_reports_bad_input_plainly(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "sound" in proc.stderr
+
+
+def test_first_analysis_in_a_process_waits_for_the_compile_lock(tmp_path):
+    """Two processes must not compile librosa's numba code at once (numba #10128 segfaults)."""
+    import fcntl
+    import subprocess
+    import sys
+    import time
+
+    from choreo_engine.music import compiled
+
+    script = ("import numpy as np\nfrom choreo_engine.music import audio\n"
+              "t = np.arange(22050 * 6) / 22050\n"
+              "y = (np.sin(2 * np.pi * 440 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)\n"
+              "print(len(audio.analyze(y).beats))\n")
+    with open(compiled._lock_path(), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(8.0)  # imports take ~3 s; the analysis itself would take well under a second more
+            assert proc.poll() is None, "the analysis ran while another process held the compile lock"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and int(out) >= 8
