@@ -29,7 +29,6 @@ from ..errors import (
     TooShortError,
 )
 from ..ffmpeg import probe_duration
-from ..ffmpeg import ffmpeg_exe  # noqa: F401  (the tests know it as audio.ffmpeg_exe)
 
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from choreo_engine import ffmpeg as ffmpeg_run
 from choreo_engine.music import audio
 from choreo_engine.dance import pose
 from choreo_engine import video as render
@@ -92,7 +93,7 @@ class Probe:
 
 
 def probe(path: Path) -> Probe:
-    err = subprocess.run([audio.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    err = subprocess.run([ffmpeg_run.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
     h, mi, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", err).groups()
     video = re.search(r"Stream #\S+.*Video: (.*)", err)
     aud = re.search(r"Stream #\S+.*Audio: (.*)", err)
@@ -161,7 +162,7 @@ def test_final_clips_cuts_on_the_beat(material, output_dir):
     out = render.render_final(shots, material.song, output_dir / "render_final_clips_240.mp4", mode="clips",
                               height=240, fps=FPS, progress=seen.append)
     p = probe(out)
-    song_seconds = audio.probe_duration(material.song)
+    song_seconds = ffmpeg_run.probe_duration(material.song)
     assert abs(p.duration - song_seconds) <= 1.0 / FPS
     assert abs(p.frames / p.fps - song_seconds) <= 1.0 / FPS
     assert_telegram_mp4(out, p)
@@ -238,7 +239,7 @@ def test_final_avatar_video(material, output_dir):
     ffmpeg("-i", str(material.song), "-t", f"{end:.4f}", "-vn", "-c:a", "aac", str(song))
     out = render.render_final(shots, song, output_dir / "render_final_avatar_240.mp4", mode="avatar", height=240)
     p = probe(out)
-    assert abs(p.duration - audio.probe_duration(song)) <= 1.0 / FPS
+    assert abs(p.duration - ffmpeg_run.probe_duration(song)) <= 1.0 / FPS
     assert_telegram_mp4(out, p)
     frames = read_frames(out)
     bg = mannequin.render_background(p.width, p.height, "studio", floor_y=render.FLOOR_ROW * p.height)
@@ -265,7 +266,7 @@ def test_long_song_stays_under_50_mb(material, tmp_path):
     p = probe(out)
     assert out.stat().st_size < 50_000_000
     assert min(p.width, p.height) == 720
-    assert abs(p.duration - audio.probe_duration(song)) <= 1.0 / FPS
+    assert abs(p.duration - ffmpeg_run.probe_duration(song)) <= 1.0 / FPS
     assert_telegram_mp4(out, p)
 
 
@@ -276,7 +277,7 @@ def test_tight_size_budget_is_kept(material, tmp_path):
                               max_bytes=budget)
     p = probe(out)
     assert out.stat().st_size <= budget
-    assert abs(p.duration - audio.probe_duration(material.song)) <= 1.0 / FPS
+    assert abs(p.duration - ffmpeg_run.probe_duration(material.song)) <= 1.0 / FPS
     # the budget left too few bits per pixel at 360p: the frame was made smaller
     assert min(p.width, p.height) < 360
 
