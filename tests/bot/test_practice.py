@@ -13,7 +13,8 @@ import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
 from choreo_engine import ffmpeg as engine_ffmpeg
-from tests.support.botkit import bot_settings, button, buttons_of, copy_library, previews, running_bot, song_excerpt, wait
+from tests.support.botkit import (auto_picked_dance, bot_settings, button, buttons_of, copy_library, running_bot,
+                                  song_excerpt, wait)
 from tests.support.bvh import forward_kinematics, read_bvh
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
@@ -39,13 +40,7 @@ def test_practice_loop_and_export_from_the_final_video(data_dir, tmp_path):
         with TelegramEmulator() as emu:
             async with running_bot(bot_settings(emu, data_dir)):
                 cy = emu.make_user("Cy", "cy")
-                chat = emu.make_private_chat(cy)
-                emu.send_file(chat, cy, song, kind="audio", mime_type="audio/mpeg")
-                await wait(emu, lambda e: previews(e, chat["id"]), 120)
-                offer = previews(emu, chat["id"])[0]
-                emu.press_button(chat, cy, offer["message_id"], button(offer, "✨"))
-                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 120)
-                final = _videos(emu, chat["id"])[-1]
+                chat, final = await auto_picked_dance(emu, cy, song)
                 labels = [t for t, _ in buttons_of(final)]
                 assert "🪞 Practice" in labels and "⬇️ Export" in labels and any("Mannequin" in t for t in labels)
 
