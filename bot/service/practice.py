@@ -103,8 +103,8 @@ class Practice:
         lang = session.language
         actions = [(ButtonAction.PRACTICE_GO, go_value(None, i)) for i in range(len(SPEEDS))]
         buttons = await self.rt.sessions.make_buttons(session.id, None, actions + [(ButtonAction.PRACTICE_LOOP, 0)])
-        markup = InlineKeyboardMarkup([self._speed_row(lang, buttons[:-1]),
-                                       [InlineKeyboardButton(t(lang, "btn_practice_loop"), callback_data=buttons[-1].token)]])
+        loop = InlineKeyboardButton(t(lang, "btn_practice_loop"), callback_data=buttons[-1].token)
+        markup = InlineKeyboardMarkup([self._speed_row(lang, buttons[:-1]), [loop]])
         await self.rt.bot.send_message(session.chat_id, t(lang, "practice_menu", song=html.escape(session.song_name))
                                        + whose(session), reply_markup=markup, parse_mode="HTML")
 

@@ -52,8 +52,9 @@ def bench_practice(runs: int = 1, song: Path | None = None, work_dir: Path | Non
     practice = {}
     for speed in SPEEDS:
         path = out / f"practice-{speed:g}.mp4"
-        practice[f"{speed:g}x"] = measure(path, lambda: render_practice(shots, analysis, song_path, path, speed=speed))
-        practice[f"{speed:g}x"]["song_x_real_time"] = round(analysis.duration / practice[f"{speed:g}x"]["seconds"]["median"], 2)
+        row = practice[f"{speed:g}x"] = measure(path, lambda: render_practice(shots, analysis, song_path, path,
+                                                                             speed=speed))
+        row["song_x_real_time"] = round(analysis.duration / row["seconds"]["median"], 2)
     loop = out / "practice-loop.mp4"
     practice["loop_part_2_1x"] = measure(loop, lambda: render_practice(shots, analysis, song_path, loop, speed=1.0,
                                                                       loop_part=1))

@@ -54,7 +54,8 @@ assert len(LANDMARK_NAMES) == pose.N_LANDMARKS
 _HIPS, _CHEST, _EARS = (23, 24), (11, 12), (7, 8)
 # (joint, parent, landmarks it sits on, rest direction of the bone from its parent, end-site landmarks or None)
 # A rest direction of None: the joint sits where its parent does (zero offset, a branch point).
-JOINTS: tuple[tuple[str, str | None, tuple[int, ...], tuple[float, float, float] | None, tuple[int, ...] | None], ...] = (
+Joint = tuple[str, str | None, tuple[int, ...], tuple[float, float, float] | None, tuple[int, ...] | None]
+JOINTS: tuple[Joint, ...] = (
     ("Hips", None, _HIPS, None, None),
     ("LHipJoint", "Hips", _HIPS, None, None),
     ("LeftUpLeg", "LHipJoint", (23,), (1, 0, 0), None),
@@ -116,7 +117,8 @@ def choreography_keypoints(shots: Sequence, analysis, fps: float = 25.0,
     xyz = rigid_landmarks(xyz)
     counts = count_beats(analysis)
     beat = counts.beat_at(times)
-    count = np.where(beat >= 0, counts.counts[np.maximum(beat, 0)], 0) if len(counts.times) else np.zeros(len(times), int)
+    count = (np.where(beat >= 0, counts.counts[np.maximum(beat, 0)], 0) if len(counts.times)
+             else np.zeros(len(times), int))
     starts = np.array([s.start for s in analysis.segments])
     part = np.clip(np.searchsorted(starts, times + 1e-6, side="right") - 1, 0, len(starts) - 1)
     return Keypoints(times, xyz, staged[..., 3], beat.astype(int), count.astype(int), part.astype(int), float(fps))
@@ -354,10 +356,10 @@ def write_bvh(keypoints: Keypoints, path: str | os.PathLike) -> Path:
 def write_json(keypoints: Keypoints, path: str | os.PathLike) -> Path:
     """``{"fps", "body_height_m", "axes", "landmarks": [33 names], "frames": [{time, beat, count, part,
     "keypoints": [[x, y, z, visibility] x 33]}]}``."""
+    points = np.round(np.concatenate([keypoints.xyz, keypoints.visibility[..., None]], axis=2), 4)
     frames = [
         {"time": round(float(keypoints.times[k]), 4), "beat": int(keypoints.beat[k]), "count": int(keypoints.count[k]),
-         "part": int(keypoints.part[k]) + 1,
-         "keypoints": np.round(np.concatenate([keypoints.xyz[k], keypoints.visibility[k][:, None]], axis=1), 4).tolist()}
+         "part": int(keypoints.part[k]) + 1, "keypoints": points[k].tolist()}
         for k in range(len(keypoints.times))
     ]
     doc = {"fps": keypoints.fps, "body_height_m": BODY_HEIGHT_M,

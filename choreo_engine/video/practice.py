@@ -265,7 +265,8 @@ def render_practice(
             reported[0] = fraction
             progress(fraction)
 
-    with tempfile.TemporaryDirectory(prefix="practice-", dir=out_path.parent if out_path.parent.exists() else None) as tmp:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="practice-", dir=out_path.parent) as tmp:
         sound = stretch_audio(song_path, Path(tmp) / "sound.wav", timeline)
         for _attempt in range(4):
             W, H = frame_size(short, aspect)
