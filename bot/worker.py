@@ -136,13 +136,21 @@ def _chosen(analysis: dict, picked_ids: list[int], settings: Settings):
 
 def practice_video(analysis: dict, picked_ids: list[int], song_path: str, out_path: str, mode: str, speed: float,
                    loop_part: int | None, part_text: str, settings: Settings, progress_path: str | None = None) -> dict:
-    """The practice video of the chosen dance (``loop_part`` 0-based, or None for the whole dance)."""
+    """The practice video of the chosen dance (``loop_part`` 0-based, or None for the whole dance).
+
+    A video already at ``out_path`` is reused: its name says what it shows (the caller names it
+    by mode, speed, part and picks), and a job re-run after a crash need not render it again.
+    """
+    from choreo_engine.ffmpeg import probe_duration
+
     from . import practice
 
-    song, lib_segments = _chosen(analysis, picked_ids, settings)
-    video = practice.practice_dance(song, lib_segments, song_path, out_path, mode=mode, speed=speed,
-                                    loop_part=loop_part, progress=_progress_writer(progress_path), part_text=part_text)
-    return {"video": str(video), "sha256": file_sha256(video)}
+    video = Path(out_path)
+    if not video.exists():
+        song, lib_segments = _chosen(analysis, picked_ids, settings)
+        practice.practice_dance(song, lib_segments, song_path, video, mode=mode, speed=speed, loop_part=loop_part,
+                                progress=_progress_writer(progress_path), part_text=part_text)
+    return {"video": str(video), "sha256": file_sha256(video), "duration": probe_duration(video)}
 
 
 def export_poses(analysis: dict, picked_ids: list[int], out_dir: str, formats: tuple[str, ...],

@@ -14,6 +14,7 @@ A practice button's value packs the part and the speed: ``(part + 1) * 10 + spee
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import logging
 import time
@@ -117,12 +118,12 @@ class Practice:
         nav = ([(ButtonAction.PRACTICE_LOOP, page - 1)] if page > 0 else []) + (
             [(ButtonAction.PRACTICE_LOOP, page + 1)] if first + PARTS_PER_PAGE < session.n_segments else [])
         buttons = await self.rt.sessions.make_buttons(session.id, None, actions + nav)
-        picks, moves = buttons[:len(parts)], buttons[len(parts):]
-        rows = [[InlineKeyboardButton(str(p + 1), callback_data=b.token) for p, b in zip(parts[i:i + PARTS_PER_ROW],
-                                                                                      picks[i:i + PARTS_PER_ROW])]
-                for i in range(0, len(parts), PARTS_PER_ROW)]
+        keys = [InlineKeyboardButton(str(p + 1), callback_data=b.token) for p, b in zip(parts, buttons)]
+        rows = [keys[i:i + PARTS_PER_ROW] for i in range(0, len(keys), PARTS_PER_ROW)]
+        moves = buttons[len(parts):]
         if moves:
-            rows.append([InlineKeyboardButton("◀" if b.value < page else "▶", callback_data=b.token) for b in moves])
+            rows.append([InlineKeyboardButton("◀" if b.value < page else "▶", callback_data=b.token)
+                         for b in moves])
         await self._edit(session, message_id, t(lang, "practice_parts"), InlineKeyboardMarkup(rows))
 
     async def _speeds(self, session: Session, message_id: int | None, part: int) -> None:
@@ -170,7 +171,8 @@ class Practice:
                                                               percent=0))
         picked = await rt.sessions.picked_segment_ids(session.id)
         mode = session.render_mode or "clips"
-        name = f"practice-{mode}-{speed:g}x-{'all' if part is None else f'part{part + 1}'}"
+        picks = hashlib.sha1(",".join(map(str, picked)).encode()).hexdigest()[:10]  # a part changed: a new video
+        name = f"practice-{mode}-{speed:g}x-{'all' if part is None else f'part{part + 1}'}-{picks}"
         out = rt.session_dir(session.id) / f"{name}.mp4"
         progress_file = str(rt.session_dir(session.id) / f"{name}.progress")
         task = asyncio.ensure_future(rt.engine.run(
@@ -192,9 +194,11 @@ class Practice:
                     log.debug("practice progress edit skipped: %s", exc)
         result = task.result()
         caption = t(lang, "practice_done", song=html.escape(session.song_name), what=what, speed=f"{speed:g}")
+        duration = round(result["duration"]) if result.get("duration") else None
         with open(result["video"], "rb") as fh:
             await rt.bot.send_video(session.chat_id, fh, caption=caption + whose(session), parse_mode="HTML",
-                                    supports_streaming=True, filename=f"{name}.mp4")
+                                    supports_streaming=True, duration=duration,
+                                    filename=f"{_safe_stem(session.song_name)}-practice.mp4")
         try:
             await rt.bot.delete_message(session.chat_id, status.message_id)
         except TelegramError as exc:

@@ -6,10 +6,19 @@ the practice video at 0.5x, 0.75x and 1x (the whole dance) and one part looped, 
 seconds, song seconds per wall second and video seconds per wall second; the final video of
 the same shots for comparison; and the export (keypoints, BVH, JSON, CSV) in seconds.
 
-Measured on this 2-core machine shared with other sessions (load average 11-14, so ~2-4x slower
-than an idle machine), `choreo render SONG --practice --speed 0.5` on War of Freedom (174.9 s,
-48 parts, the test library): 63.6 s for 349.7 s of 960x648 video (5.5x real time of the video,
-2.75 song seconds per second), 12.9 MB.
+Measured on this 2-core machine shared with other sessions (load average 10-16, so slower than
+an idle machine), one run each, War of Freedom (174.9 s, 48 parts, the dancer clip, 540x648 with
+the count band), ``choreo bench practice --runs 1 --song .../War_of_freedom/song.ogg``::
+
+    practice 0.5x   40.1 s for 349.7 s of video (8.7x real time)   13.8 MB
+    practice 0.75x  36.5 s for 233.2 s                               10.2 MB
+    practice 1x     22.4 s for 174.9 s (7.8x)                          8.2 MB
+    loop part 2 1x   1.6 s for  13.7 s                                 0.7 MB
+    final 720x720   26.7 s for 174.9 s (6.5x), for comparison         10.9 MB
+    export          keypoints 0.09 s, BVH 0.21 s (2.7 MB), JSON 0.64 s (4.6 MB), CSV 0.36 s (4.0 MB)
+
+and ``choreo render SONG --practice --speed 0.5`` on the same song with the test library's
+starter clips (960x648): 63.6 s after planning (load 11-14).
 """
 
 from __future__ import annotations
