@@ -32,9 +32,8 @@ import cv2
 import numpy as np
 
 from .. import ffmpeg
-from ..errors import RenderError
 from ..music.counts import BeatCounts, count_beats, section_labels
-from .encode import MIN_BITS_PER_PIXEL, audio_bitrate, encode_video, video_bitrate_budget
+from .encode import audio_bitrate, encode_within, forward_only, video_bitrate_budget
 from .final import FINAL_HEIGHTS
 from .preview import _font
 from .shots import Shot, check_order
@@ -250,42 +249,27 @@ def render_practice(
     audio_kbps = audio_bitrate(duration, max_bytes)
     budget = video_bitrate_budget(duration, max_bytes, audio_kbps)
     heights = [h for h in FINAL_HEIGHTS if h < height]
-    short = height
 
     def pixels(short_side: int) -> int:
         W, H = frame_size(short_side, aspect)
         return W * (H + _band_height(H))
 
-    while heights and budget * 1000.0 / (pixels(short) * fps) < MIN_BITS_PER_PIXEL:
-        short = heights.pop(0)
-    reported = [0.0]
+    report = forward_only(progress)
 
-    def report(fraction: float) -> None:
-        if progress is not None and fraction > reported[0]:
-            reported[0] = fraction
-            progress(fraction)
+    def frames_at(short: int):
+        W, H = frame_size(short, aspect)
+        band = CountBand(W, _band_height(H), counts, sections, len(analysis.segments), speed, timeline.repeats,
+                         part_text)
+        pictures = (clip_frames(used, song_times, W, H, BLEND_FRAMES, fps, "blur") if mode == "clips"
+                    else avatar_frames(used, song_times, W, H, palette))
+        return practice_frames(pictures, song_times, rounds, parts, band, W, H, mirror), W, H + band.h
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="practice-", dir=out_path.parent) as tmp:
         sound = stretch_audio(song_path, Path(tmp) / "sound.wav", timeline)
-        for _attempt in range(4):
-            W, H = frame_size(short, aspect)
-            band = CountBand(W, _band_height(H), counts, sections, len(analysis.segments), speed,
-                             timeline.repeats, part_text)
-            pictures = (clip_frames(used, song_times, W, H, BLEND_FRAMES, fps, "blur") if mode == "clips"
-                        else avatar_frames(used, song_times, W, H, palette))
-            frames = practice_frames(pictures, song_times, rounds, parts, band, W, H, mirror)
-            encode_video(out_path, frames, n_frames, W, H + band.h, fps, song_path=sound, audio_start=0.0,
-                         audio_duration=duration, video_kbps=budget, crf=crf, preset=preset, audio_kbps=audio_kbps,
-                         progress=lambda f: report(min(f, 0.999)))
-            size = out_path.stat().st_size
-            if size <= max_bytes:
-                break
-            budget *= 0.85 * max_bytes / size
-            while heights and budget * 1000.0 / (pixels(short) * fps) < MIN_BITS_PER_PIXEL:
-                short = heights.pop(0)
-        else:
-            out_path.unlink(missing_ok=True)
-            raise RenderError("The video came out too large to send.")
+        encode_within(out_path, frames_at, n_frames, fps, short=height, smaller=heights, pixels=pixels,
+                      video_kbps=budget, max_bytes=max_bytes, song_path=sound, audio_start=0.0,
+                      audio_duration=duration, crf=crf, preset=preset, audio_kbps=audio_kbps,
+                      progress=lambda f: report(min(f, 0.999)))
     report(1.0)
     return out_path
