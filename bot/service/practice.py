@@ -5,7 +5,8 @@ part": the parts, then a speed) and "⬇️ Export" queues the export. Both run 
 engine pool like renders (:class:`JobKind.PRACTICE`, :class:`JobKind.EXPORT`); the practice job
 shows its progress in its own message and sends the video; the export sends the BVH and the
 JSON keypoints as documents. A failure is told in the chat and leaves the finished session as
-it was (a practice video is an extra, not the session's work).
+it was (a practice video is an extra, not the session's work). In a group anyone may ask: the
+dance is finished and nothing of the session changes.
 
 A practice button's value packs the part and the speed: ``(part + 1) * 10 + speed index``
 (part 0 = the whole dance), so one stored (action, value) says everything the press needs.
