@@ -103,8 +103,41 @@ def _render_song(song_path: Path, output: Path, mode: str, picks: str) -> tuple[
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    if args.practice or args.export:
+        return _learn_song(args)
     video, sheet = _render_song(args.song, args.output, args.mode, args.picks)
     print(f"video: {video}\nsheet: {sheet}")
+    return 0
+
+
+def _learn_song(args: argparse.Namespace) -> int:
+    """``render --practice`` (the practice video) and ``render --export FORMAT`` (poses) of the choreography."""
+    import time
+
+    from bot import choreography, practice
+    from bot.progress import progress_bar
+
+    song, loaded, ctx, auto = choreography.plan_song(args.song)
+    ranks = choreography.parse_picks(args.picks, len(song.analysis.segments))
+    path = auto if ranks is None else choreography.resolve_picks(loaded, ctx, ranks)
+    lib_segments = [loaded.library.segments[row] for row in path]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    if args.export:
+        files = practice.export_dance(song.analysis, lib_segments, args.output.parent, (args.export,),
+                                      stem=args.output.stem)
+        print(f"{args.export}: {files[args.export]}")
+    else:
+        n_parts = len(song.analysis.segments)
+        if args.loop_part is not None and not 1 <= args.loop_part <= n_parts:
+            raise SystemExit(f"--loop-part must be 1-{n_parts}")
+        loop = None if args.loop_part is None else args.loop_part - 1
+        with progress_bar(total=100, desc=f"practice ({args.speed:g}x)", unit="%") as bar:
+            video = practice.practice_dance(song.analysis, lib_segments, args.song, args.output, mode=args.mode,
+                                            speed=args.speed, loop_part=loop,
+                                            progress=lambda f: bar.update(max(0, round(f * 100) - bar.n)))
+        print(f"practice video: {video}")
+    print(f"({time.monotonic() - started:.1f} s after planning)")
     return 0
 
 
@@ -209,6 +242,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.render import bench_render
 
         _print_json(bench_render(runs=args.runs))
+    elif args.what == "practice":
+        from choreo_engine.bench.practice import bench_practice
+
+        _print_json(bench_practice(runs=args.runs, song=args.song))
     elif args.what == "retrieval":
         from choreo_engine.bench.retrieval import evaluate_all
 
@@ -290,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--mode", choices=["clips", "avatar"], default="clips")
     p.add_argument("--picks", default="auto", help="auto, or candidate numbers per segment: 1,3,2,...")
+    p.add_argument("--practice", action="store_true",
+                   help="a practice video instead: mirrored, slowed down, with the 8-count on screen")
+    p.add_argument("--speed", type=float, choices=[0.5, 0.75, 1.0], default=0.5, help="practice speed (default 0.5)")
+    p.add_argument("--loop-part", type=int, help="practice: loop this part (1-based) four times")
+    p.add_argument("--export", choices=["bvh", "json", "csv"], help="the dance's poses as a file instead of a video")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("demo", help="build the starter library if needed, then choreograph a song")
@@ -324,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice"])
+    p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tracks", type=int, default=0, help="retrieval: limit the number of tracks (0 = all)")

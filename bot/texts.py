@@ -76,6 +76,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "This file is silent. Send a song with music in it.",
         "error.no_beat": "I couldn't find a steady beat in this song.",
         "error.empty_library": "My dance library is empty right now. Please try again later.",
+        # practice video and pose export (issue 15)
+        "btn_practice": "🪞 Practice",
+        "btn_export": "⬇️ Export",
+        "btn_practice_loop": "🔁 Loop a part",
+        "btn_speed": "{speed}×",
+        "practice_menu": ("🪞 A practice video of «{song}»: mirrored like a studio mirror, with the 8-count on screen "
+                          "and the music's pitch kept. Choose a speed for the whole dance, or loop one part."),
+        "practice_parts": "🔁 Which part should I loop? (four times in a row)",
+        "practice_part_speed": "🔁 Part {part}: choose a speed.",
+        "practice_queued": "🪞 On it: the practice video is coming.",
+        "practice_rendering": "🪞 Practice video, {what}, {speed}×: {percent}%…",
+        "practice_whole": "whole dance",
+        "practice_loop": "part {part} ×4",
+        "practice_done": "🪞 Practice: «{song}», {what}, {speed}× speed, mirrored. Count along: the 1 is on the downbeat.",
+        "practice_overlay_part": "Part {part}/{total}",
+        "practice_failed": "Sorry, I couldn't make the practice video. Please try again later.",
+        "export_queued": "⬇️ Exporting the poses…",
+        "export_bvh": ("⬇️ «{song}» as a BVH skeleton (Blender: File → Import → Motion Capture). "
+                       "Body height 1.70 m, 25 frames a second."),
+        "export_json": "⬇️ Keypoints: 33 landmarks per frame in metres, with time, beat and count (JSON).",
+        "export_failed": "Sorry, I couldn't export the poses. Please try again later.",
     },
     "ko": {
         "help": (
@@ -146,6 +167,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "소리가 없는 파일이에요. 음악이 있는 노래를 보내 주세요.",
         "error.no_beat": "이 노래에서 일정한 박자를 찾지 못했어요.",
         "error.empty_library": "지금은 춤 라이브러리가 비어 있어요. 잠시 후 다시 시도해 주세요.",
+        # practice video and pose export (issue 15)
+        "btn_practice": "🪞 연습",
+        "btn_export": "⬇️ 내보내기",
+        "btn_practice_loop": "🔁 파트 반복",
+        "btn_speed": "{speed}×",
+        "practice_menu": ("🪞 «{song}» 연습 영상: 연습실 거울처럼 좌우가 바뀌고, 8카운트가 화면에 나오며 음악의 음높이는 "
+                          "그대로예요. 전체 춤의 속도를 고르거나 한 파트를 반복해 보세요."),
+        "practice_parts": "🔁 어느 파트를 반복할까요? (네 번 연속)",
+        "practice_part_speed": "🔁 파트 {part}: 속도를 골라 주세요.",
+        "practice_queued": "🪞 연습 영상을 만들고 있어요.",
+        "practice_rendering": "🪞 연습 영상, {what}, {speed}×: {percent}%…",
+        "practice_whole": "전체 춤",
+        "practice_loop": "파트 {part} ×4",
+        "practice_done": "🪞 연습: «{song}», {what}, {speed}× 속도, 거울 모드. 1은 강박에 맞춰 세어 보세요.",
+        "practice_overlay_part": "#{part}/{total}",
+        "practice_failed": "죄송해요, 연습 영상을 만들지 못했어요. 잠시 후 다시 시도해 주세요.",
+        "export_queued": "⬇️ 동작을 내보내는 중이에요…",
+        "export_bvh": ("⬇️ «{song}»의 BVH 스켈레톤이에요 (Blender: File → Import → Motion Capture). "
+                       "키 1.70 m, 초당 25프레임."),
+        "export_json": "⬇️ 키포인트: 프레임마다 33개 관절(미터 단위)과 시간, 박자, 카운트 (JSON).",
+        "export_failed": "죄송해요, 동작을 내보내지 못했어요. 잠시 후 다시 시도해 주세요.",
     },
 }
 

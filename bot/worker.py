@@ -107,11 +107,17 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
 def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
                   settings: Settings, progress_path: str | None = None) -> dict:
     """The final video (``mode``: clips or avatar) and the choreography sheet (made once)."""
-    loaded = choreography.loaded_library(settings)
-    song = audio.SongAnalysis.from_dict(analysis)
-    lib_segments = [loaded.library.segments[loaded.library.position(s)] for s in picked_ids]
+    song, lib_segments = _chosen(analysis, picked_ids, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    sheet = out / "sheet.png"
+    video = choreography.render_dance(song, lib_segments, song_path, out / f"dance-{mode}.mp4",
+                                      None if sheet.exists() else sheet, mode, _progress_writer(progress_path))
+    return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video)}
+
+
+def _progress_writer(progress_path: str | None):
+    """A progress callback that writes the fraction done to ``progress_path`` (atomically), for the bot to read."""
 
     def progress(fraction: float) -> None:
         if progress_path:
@@ -119,7 +125,38 @@ def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir
             Path(tmp).write_text(f"{fraction:.3f}")
             os.replace(tmp, progress_path)
 
-    sheet = out / "sheet.png"
-    video = choreography.render_dance(song, lib_segments, song_path, out / f"dance-{mode}.mp4",
-                                      None if sheet.exists() else sheet, mode, progress)
-    return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video)}
+    return progress
+
+
+def _chosen(analysis: dict, picked_ids: list[int], settings: Settings):
+    loaded = choreography.loaded_library(settings)
+    return audio.SongAnalysis.from_dict(analysis), [loaded.library.segments[loaded.library.position(s)]
+                                                    for s in picked_ids]
+
+
+def practice_video(analysis: dict, picked_ids: list[int], song_path: str, out_path: str, mode: str, speed: float,
+                   loop_part: int | None, part_text: str, settings: Settings, progress_path: str | None = None) -> dict:
+    """The practice video of the chosen dance (``loop_part`` 0-based, or None for the whole dance).
+
+    A video already at ``out_path`` is reused: its name says what it shows (the caller names it
+    by mode, speed, part and picks), and a job re-run after a crash need not render it again.
+    """
+    from choreo_engine.ffmpeg import probe_duration
+
+    from . import practice
+
+    video = Path(out_path)
+    if not video.exists():
+        song, lib_segments = _chosen(analysis, picked_ids, settings)
+        practice.practice_dance(song, lib_segments, song_path, video, mode=mode, speed=speed, loop_part=loop_part,
+                                progress=_progress_writer(progress_path), part_text=part_text)
+    return {"video": str(video), "sha256": file_sha256(video), "duration": probe_duration(video)}
+
+
+def export_poses(analysis: dict, picked_ids: list[int], out_dir: str, formats: tuple[str, ...],
+                 settings: Settings) -> dict[str, str]:
+    """The chosen dance's poses as files: ``{format: path}``."""
+    from . import practice
+
+    song, lib_segments = _chosen(analysis, picked_ids, settings)
+    return practice.export_dance(song, lib_segments, out_dir, formats)

@@ -46,6 +46,8 @@ class JobKind(StrEnum):
     ANALYSE = "analyse"
     OFFER = "offer"
     RENDER = "render"
+    PRACTICE = "practice"  # a practice video of a finished dance
+    EXPORT = "export"  # a finished dance's poses as files
 
 
 class PickMode(StrEnum):
@@ -68,6 +70,10 @@ class ButtonAction(StrEnum):
     CLOSE = "close"  # close a vote now
     MODE = "mode"  # render the other mode (value 0: clips, 1: avatar)
     AGAIN = "again"
+    PRACTICE = "practice"  # open the practice menu under a finished dance
+    PRACTICE_LOOP = "practice_loop"  # list the parts to loop (value: the page)
+    PRACTICE_GO = "practice_go"  # a part and a speed (value: (part + 1) * 10 + speed index)
+    EXPORT = "export"  # send the poses as BVH and JSON
 
 
 Row = TypeVar("Row")

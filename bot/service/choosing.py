@@ -16,7 +16,7 @@ from storage.rows import (OPEN_STATUSES, Button, ButtonAction, JobKind, PickSour
 
 from .. import worker
 from ..texts import t
-from . import keyboards
+from . import keyboards, practice
 from .runtime import Runtime
 from .stages import song_descriptors
 
@@ -29,6 +29,7 @@ class Choosing:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._vote_edits: set[tuple[str, int]] = set()
+        self.practice = practice.Practice(rt)
 
     # ------------------------------------------------------------------ picks
     async def collapse(self, session: Session, idx: int, rank: int, auto: bool = False,
@@ -160,6 +161,8 @@ class Choosing:
         elif button.action == ButtonAction.AGAIN:
             await query.answer()
             await self.rt.bot.send_message(session.chat_id, t(lang, "again"))
+        elif button.action in practice.ACTIONS:
+            await self.practice.handle_button(session, button, query)
         else:
             await query.answer(t(lang, "alert_stale"), show_alert=True)
 

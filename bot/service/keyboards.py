@@ -7,6 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from storage.rows import Button, ButtonAction, PickMode
 
 from ..texts import t
+from .practice import learn_actions, learn_row
 
 RENDER_MODES = ("clips", "avatar")  # a "mode" button's value is the index of the mode it renders
 
@@ -34,7 +35,7 @@ def offer_keyboard(lang: str, buttons: list[Button], counts: dict[int, int] | No
 def result_actions(mode: str) -> list[tuple[ButtonAction, int | None]]:
     """Under a finished dance: render the other mode, and start again."""
     other = RENDER_MODES[1 - RENDER_MODES.index(mode)]
-    return [(ButtonAction.MODE, RENDER_MODES.index(other)), (ButtonAction.AGAIN, None)]
+    return [(ButtonAction.MODE, RENDER_MODES.index(other)), (ButtonAction.AGAIN, None)] + learn_actions()
 
 
 def result_keyboard(lang: str, mode: str, buttons: list[Button], song_name: str) -> InlineKeyboardMarkup:
@@ -42,5 +43,6 @@ def result_keyboard(lang: str, mode: str, buttons: list[Button], song_name: str)
     return InlineKeyboardMarkup([
         [InlineKeyboardButton(t(lang, f"btn_{other}"), callback_data=buttons[0].token),
          InlineKeyboardButton(t(lang, "btn_again"), callback_data=buttons[1].token)],
+        learn_row(lang, buttons),
         [InlineKeyboardButton(t(lang, "btn_share"), switch_inline_query=song_name[:64])],
     ])

@@ -16,7 +16,7 @@ from storage.rows import Job, JobKind, PickMode, Result, SegmentStatus, Session,
 
 from .. import worker
 from ..texts import t
-from . import keyboards
+from . import keyboards, practice
 from .messages import PROGRESS_MIN_INTERVAL, Messages, fmt_time, whose
 from .runtime import Runtime
 
@@ -40,10 +40,14 @@ class Stages:
         self.rt = rt
         self.messages = messages
         self.choosing = choosing  # a part nothing fits is chosen automatically
+        self.practice = practice.Practice(rt)
 
     async def run(self, job: Job) -> None:
         """One job's stage, if its session still wants it."""
         rt = self.rt
+        if job.kind in practice.KINDS:  # extras of a finished dance: no lock, the session is not changed
+            await self.practice.run(job)
+            return
         if job.kind == JobKind.RENDER:
             # not under the session's lock: a render takes minutes, and buttons and /cancel must be
             # answered meanwhile; its writes are conditional on the session still rendering

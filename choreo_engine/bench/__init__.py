@@ -5,6 +5,7 @@ the spread (max - min) / median as a reading of the machine's noise.
 
 * :mod:`.analyze`: decoding, beats and features, per minute of audio;
 * :mod:`.render`: previews and final videos against a plain ffmpeg concat;
+* :mod:`.practice`: practice videos at each speed, a looped part, and the pose export;
 * :mod:`.retrieval`: music retrieval accuracy on the shared tracks under augmentations;
 * :mod:`.common`: what they share.
 

@@ -24,7 +24,8 @@ import numpy as np
 from ..errors import EncodeError, RenderError
 from ..ffmpeg import pipe_frames, timeout_for
 
-__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "audio_bitrate", "encode_video", "video_bitrate_budget"]
+__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "audio_bitrate", "encode_video", "encode_within",
+           "forward_only", "frame_height_for", "video_bitrate_budget"]
 
 AUDIO_KBPS = 128
 # Below this many bits per pixel per frame the final video is rendered smaller.
@@ -51,6 +52,51 @@ def video_bitrate_budget(duration: float, max_bytes: int, audio_kbps: float = AU
     total_kbit = max_bytes * 8.0 * margin / 1000.0
     # AAC runs a few per cent over its nominal bitrate
     return max(0.0, (total_kbit - 1.05 * audio_kbps * duration) / (duration + buffer_seconds))
+
+
+def forward_only(progress: Callable[[float], None] | None) -> Callable[[float], None]:
+    """``progress`` called only with fractions above the last one (a retry starts its frames over)."""
+    reported = [0.0]
+
+    def report(fraction: float) -> None:
+        if progress is not None and fraction > reported[0]:
+            reported[0] = fraction
+            progress(fraction)
+
+    return report
+
+
+def frame_height_for(video_kbps: float, short: int, smaller: list[int], pixels: Callable[[int], float],
+                     fps: float) -> int:
+    """The frame's shorter side: ``short``, or the first of ``smaller`` (descending, consumed as
+    they are passed) whose frame of ``pixels(side)`` pixels gets MIN_BITS_PER_PIXEL at ``video_kbps``."""
+    while smaller and video_kbps * 1000.0 / (pixels(short) * fps) < MIN_BITS_PER_PIXEL:
+        short = smaller.pop(0)
+    return short
+
+
+def encode_within(out_path: Path, frames_at: Callable[[int], tuple[Iterable[np.ndarray], int, int]], n_frames: int,
+                  fps: float, *, short: int, smaller: list[int], pixels: Callable[[int], float], video_kbps: float,
+                  max_bytes: int, attempts: int = 4, **encode) -> Path:
+    """Encode what ``frames_at(short_side)`` gives (frames, width, height) with :func:`encode_video`
+    (``encode``: its other arguments) into a file under ``max_bytes``.
+
+    The frame starts at the largest of ``short`` and ``smaller`` that the bitrate can feed; a file
+    over ``max_bytes`` is made again with less bitrate, and a smaller frame when that is too few
+    bits per pixel, up to ``attempts`` times (then RenderError).
+    """
+    short = frame_height_for(video_kbps, short, smaller, pixels, fps)
+    for _ in range(attempts):
+        frames, W, H = frames_at(short)
+        encode_video(out_path, frames, n_frames, W, H, fps, video_kbps=video_kbps, **encode)
+        size = out_path.stat().st_size
+        if size <= max_bytes:
+            return out_path
+        # over (x264 has a floor per frame): less bitrate, and a smaller frame when that is too few bits
+        video_kbps *= 0.85 * max_bytes / size
+        short = frame_height_for(video_kbps, short, smaller, pixels, fps)
+    out_path.unlink(missing_ok=True)
+    raise RenderError("The video came out too large to send.")
 
 
 def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int, H: int, fps: float, *,

@@ -36,9 +36,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import RenderError
 from ..ffmpeg import probe_duration
-from .encode import MIN_BITS_PER_PIXEL, audio_bitrate, encode_video, video_bitrate_budget
+from .encode import audio_bitrate, encode_within, forward_only, video_bitrate_budget
 from .shots import Shot, check_order
 from .sources import BLEND_FRAMES, auto_aspect, clip_frames, frame_size
 from .stage import avatar_frames
@@ -93,34 +92,19 @@ def render_final(
     audio_kbps = audio_bitrate(duration, max_bytes)
     budget = video_bitrate_budget(duration, max_bytes, audio_kbps)
     heights = [h for h in FINAL_HEIGHTS if h < height]
-    reported = [0.0]
+    report = forward_only(progress)  # a retry starts over: the bar does not
 
-    def report(fraction: float) -> None:  # never backwards, even when a retry starts over
-        if progress is not None and fraction > reported[0]:
-            reported[0] = fraction
-            progress(fraction)
+    def pixels(side: int) -> float:
+        return float(np.prod(frame_size(side, aspect)))
 
-    short = height
-    while heights and budget * 1000.0 / (np.prod(frame_size(short, aspect)) * fps) < MIN_BITS_PER_PIXEL:
-        short = heights.pop(0)
-
-    for attempt in range(4):
+    def frames_at(short: int):
         W, H = frame_size(short, aspect)
         frames = (clip_frames(shots, times, W, H, blend_frames, fps, fill) if mode == "clips"
                   else avatar_frames(shots, times, W, H, palette))
-        encode_video(out_path, frames, n_frames, W, H, fps, song_path=song_path, audio_start=0.0,
-                audio_duration=duration, video_kbps=budget, crf=crf, preset=preset, audio_kbps=audio_kbps,
-                progress=lambda f: report(min(f, 0.999)))
-        size = out_path.stat().st_size
-        if size <= max_bytes:
-            break
-        # over (x264 has a floor per frame): less bitrate, and a smaller frame when that is too few bits
-        budget *= 0.85 * max_bytes / size
-        while heights and budget * 1000.0 / (W * H * fps) < MIN_BITS_PER_PIXEL and short > heights[0]:
-            short = heights.pop(0)
-            W, H = frame_size(short, aspect)
-    else:
-        out_path.unlink(missing_ok=True)
-        raise RenderError("The video came out too large to send.")
+        return frames, W, H
+
+    encode_within(out_path, frames_at, n_frames, fps, short=height, smaller=heights, pixels=pixels, video_kbps=budget,
+                  max_bytes=max_bytes, song_path=song_path, audio_start=0.0, audio_duration=duration, crf=crf,
+                  preset=preset, audio_kbps=audio_kbps, progress=lambda f: report(min(f, 0.999)))
     report(1.0)
     return out_path

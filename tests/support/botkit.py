@@ -69,3 +69,15 @@ def button(message: dict, label: str) -> str:
             return data
     raise AssertionError(f"no button {label!r} in {buttons_of(message)}")
 
+
+
+async def auto_picked_dance(emu: TelegramEmulator, user: dict, song: Path) -> tuple[dict, dict]:
+    """``user`` sends ``song`` in a private chat and auto-picks at the first preview: (chat, final video message)."""
+    chat = emu.make_private_chat(user)
+    emu.send_file(chat, user, song, kind="audio", mime_type="audio/mpeg")
+    await wait(emu, lambda e: previews(e, chat["id"]), 120)
+    offer = previews(emu, chat["id"])[0]
+    emu.press_button(chat, user, offer["message_id"], button(offer, "✨"))
+    await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 120)
+    final = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video"][-1]
+    return chat, final
