@@ -76,6 +76,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "This file is silent. Send a song with music in it.",
         "error.no_beat": "I couldn't find a steady beat in this song.",
         "error.empty_library": "My dance library is empty right now. Please try again later.",
+        "disk_full": "💾 I ran out of storage space while working on «{song}». I'll go on by myself as soon as "
+                     "there is room again.",
+        "disk_full_new": "💾 I'm out of storage space right now and can't take a new song. Please send it again "
+                         "in a few minutes.",
+        "media_gone": "This dance's video is no longer stored. Send the song again to make a new one.",
     },
     "ko": {
         "help": (
@@ -146,6 +151,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "소리가 없는 파일이에요. 음악이 있는 노래를 보내 주세요.",
         "error.no_beat": "이 노래에서 일정한 박자를 찾지 못했어요.",
         "error.empty_library": "지금은 춤 라이브러리가 비어 있어요. 잠시 후 다시 시도해 주세요.",
+        "disk_full": "💾 «{song}» 작업 중에 저장 공간이 부족해졌어요. 공간이 생기면 자동으로 이어서 할게요.",
+        "disk_full_new": "💾 지금은 저장 공간이 부족해서 새 노래를 받을 수 없어요. 몇 분 후에 다시 보내 주세요.",
+        "media_gone": "이 춤 영상은 더 이상 저장되어 있지 않아요. 노래를 다시 보내서 새로 만들어 주세요.",
     },
 }
 
