@@ -5,7 +5,8 @@ final videos and the sheet). A sweep (:meth:`DataDirSweep.sweep`, run on a sched
 ``bot.service.retention``) removes, at a given time ``now``:
 
 - a finished session's folder once its retention (per status: done, failed, cancelled) is over;
-- open sessions' previews that were sent already (a preview is read once, to send it);
+- previews that were sent already (a preview is read once, to send it): an open session's of the
+  parts it offered, a finished session's all;
 - folders no session row owns and temporary files (``*.part*``, ``*.tmp``) older than the grace
   period, and fitted indexes (``index/*.pkl``) of older library versions;
 - then, while the data directory is over its budget or the disk's free space under its minimum,
@@ -24,9 +25,11 @@ data directory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -52,6 +55,27 @@ ORPHAN_GRACE_SECONDS = 3600.0
 BUSY_SECONDS = 60.0
 
 Guard = Callable[[str], AsyncContextManager]
+
+FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# how the same failure reads once it is text (ffmpeg's stderr, an error pickled by the pool)
+FULL_WORDS = ("no space left on device", "database or disk is full", "disk quota exceeded", "file too large")
+SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) says the disk or a quota is full:
+    ``ENOSPC``/``EDQUOT``/``EFBIG`` from a write, SQLite's ``SQLITE_FULL``, or those words."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            return True
+        if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
+            return True
+        if any(words in str(exc).lower() for words in FULL_WORDS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def iso(epoch: float) -> str:
@@ -178,6 +202,8 @@ class DataDirSweep:
             elif folder.status in FINISHED_STATUSES and not folder.busy:
                 if folder.finished_at is not None and folder.finished_at < now - policy.keep(folder.status):
                     await self._remove_finished(folder, now, guard, report, f"expired_{folder.status}")
+                else:  # a finished session never offers a part again
+                    self._remove_previews(folder.path, None, now, report)
             else:
                 self._remove_temporary(folder.path, now, policy.grace, report)
         await self._remove_sent_previews([f for f in folders if f.status in OPEN_STATUSES], now, report)
@@ -241,16 +267,19 @@ class DataDirSweep:
     async def _remove_sent_previews(self, folders: Iterable[_Folder], now: float, report: SweepReport) -> None:
         """An open session's previews of parts already offered: sent once, never read again."""
         for folder in folders:
-            files = {int(m.group(1)) - 1: p for p in folder.path.iterdir() if (m := _PREVIEW.match(p.name))}
-            if not files:
-                continue
-            rows = await self.db.fetchall(
-                "SELECT idx FROM session_segments WHERE session_id = ? AND status IN (?, ?)",
-                (folder.path.name, SegmentStatus.OFFERED, SegmentStatus.PICKED))
-            for r in rows:
-                path = files.get(r["idx"])
-                if path is not None and changed_at(path) < now - BUSY_SECONDS:
-                    report.count("sent_previews", _remove(path))
+            if any(_PREVIEW.match(p.name) for p in folder.path.iterdir()):
+                rows = await self.db.fetchall(
+                    "SELECT idx FROM session_segments WHERE session_id = ? AND status IN (?, ?)",
+                    (folder.path.name, SegmentStatus.OFFERED, SegmentStatus.PICKED))
+                self._remove_previews(folder.path, {r["idx"] for r in rows}, now, report)
+
+    @staticmethod
+    def _remove_previews(folder: Path, parts: set[int] | None, now: float, report: SweepReport) -> None:
+        """The previews of ``parts`` (0-based; None: all) not written within the last minute."""
+        for path in folder.iterdir():
+            match = _PREVIEW.match(path.name)
+            if match and (parts is None or int(match.group(1)) - 1 in parts) and changed_at(path) < now - BUSY_SECONDS:
+                report.count("sent_previews", _remove(path))
 
     async def _remove_old_indexes(self, now: float, grace: float, report: SweepReport) -> None:
         """Fitted indexes of older library versions (and leftovers of interrupted writes)."""

@@ -4,7 +4,7 @@ media are gone for good.
 
 A full disk shows up as ``ENOSPC`` (or ``EDQUOT``, ``EFBIG``) from a write, as SQLite's
 "database or disk is full", or as ffmpeg's "No space left on device" inside an engine error
-that crossed the process pool; :func:`is_disk_full` knows them all. The stage's runner waits
+that crossed the process pool; :func:`storage.retention.is_disk_full` knows them all. The stage's runner waits
 (the job stays claimed: with a full disk every other job would fail the same way), a sweep is
 asked for at once, and the stage is tried again as soon as free space grows, else on a back-off.
 """
@@ -12,17 +12,15 @@ asked for at once, and the stage is tried again as soon as free space grows, els
 from __future__ import annotations
 
 import asyncio
-import errno
 import html
 import logging
 import shutil
-import sqlite3
 import time
 from typing import Awaitable, Callable
 
 from telegram.error import TelegramError
 
-from storage.retention import DataDirSweep
+from storage.retention import DataDirSweep, is_disk_full
 from storage.rows import OPEN_STATUSES, Job, SessionStatus
 
 from ..texts import t
@@ -33,31 +31,12 @@ from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-# how the same failure reads once it is text (ffmpeg's stderr, an error pickled by the pool)
-FULL_WORDS = ("no space left on device", "database or disk is full", "disk quota exceeded", "file too large")
-SQLITE_FULL = 13
 # seconds between two tries of a stage while the disk stays full (the last one repeats)
 BACKOFF = (2.0, 5.0, 10.0, 30.0, 60.0)
 # free space that grew by this much since the failure is worth a try before the back-off is over
 ROOM_GAINED = 4 * 1024 * 1024
 # a stage that still finds the disk full after this long fails as any other would
 GIVE_UP_SECONDS = 3600.0
-
-
-def is_disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or an exception it was raised from) says the disk or a quota is full."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
-            return True
-        if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
-            return True
-        if any(words in str(exc).lower() for words in FULL_WORDS):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 class DiskGuard:

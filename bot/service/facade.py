@@ -15,13 +15,14 @@ import logging
 from telegram import Bot, CallbackQuery, Message
 
 from storage import Database
+from storage.retention import is_disk_full
 from storage.rows import ButtonAction, PickMode, Session, SharedDance
 
 from ..admin.library import StoredLibrary
 from ..config import BotSettings
 from ..texts import t
 from .choosing import Choosing
-from .disk import DiskGuard, is_disk_full
+from .disk import DiskGuard
 from .jobs import EnginePool, JobLoop
 from .messages import Messages, whose
 from .retention import Retention

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
-from bot.service.disk import is_disk_full
 from storage import Database
+from storage.retention import is_disk_full
 from tests.support.botkit import bot_settings, button, copy_library, previews, running_bot, song_excerpt, wait
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")

@@ -73,7 +73,8 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path):
             s = Sessions(db)
             done_old = await s.make(SessionStatus.DONE, 3 * DAY, {"song.mp3": 5000, "dance-clips.mp4": 9000,
                                                                    "sheet.png": 500, PREVIEW_NAME.format(1): 2000})
-            done_new = await s.make(SessionStatus.DONE, 1 * DAY)
+            done_new = await s.make(SessionStatus.DONE, 1 * DAY, {"song.mp3": 1000, "dance-clips.mp4": 1000,
+                                                                   PREVIEW_NAME.format(1): 2000})
             failed = await s.make(SessionStatus.FAILED, 2 * HOUR)  # over its 1 h
             cancelled = await s.make(SessionStatus.CANCELLED, 1.5 * HOUR)  # within its 2 h
             busy = await s.make(SessionStatus.CANCELLED, 3 * DAY, running_job=True)  # a render still writing
@@ -100,15 +101,15 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path):
 
             report = await DataDirSweep(db).sweep(POLICY, now=NOW)
 
-            for gone in (done_old, failed, orphan, old_version, leftover,
+            for gone in (done_old, failed, orphan, old_version, leftover, done_new / PREVIEW_NAME.format(1),
                          opened / PREVIEW_NAME.format(1), opened / "dance-clips.part.mp4", opened / "sheet.png.tmp"):
                 assert not gone.exists(), gone
-            for kept in (done_new, cancelled, busy, writing / "song.mp3", young_orphan, current, opened / "song.mp3",
+            for kept in (done_new / "song.mp3", done_new / "dance-clips.mp4", cancelled, busy, writing / "song.mp3", young_orphan, current, opened / "song.mp3",
                          opened / PREVIEW_NAME.format(2), opened / "render-clips.progress.tmp"):
                 assert kept.exists(), kept
             assert report.removed == {"expired_done": 1, "expired_failed": 1, "orphan_folders": 1,
-                                      "temporary_files": 2, "sent_previews": 1, "old_indexes": 2}
-            assert report.freed_bytes >= 5000 + 9000 + 500 + 2000 + 1000 + 3000 + 2000
+                                      "temporary_files": 2, "sent_previews": 2, "old_indexes": 2}
+            assert report.freed_bytes >= 5000 + 9000 + 500 + 2000 + 1000 + 3000 + 2000 + 2000
             # and the WAL was folded back into the database
             assert report.bytes_after <= report.bytes_before - report.freed_bytes
             assert (tmp_path / "data" / "choreo.db-wal").stat().st_size == 0
