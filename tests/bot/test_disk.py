@@ -241,3 +241,26 @@ def test_a_full_database_rolls_back_and_takes_the_next_write(tmp_path):
     assert asyncio.run(scenario()) == 1
     assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
     assert not is_disk_full(OSError(errno.ENOENT, "No such file or directory"))
+
+
+def test_a_commit_on_a_full_disk_leaves_no_transaction_open(small_disk):
+    """The database's file system fills up: the COMMIT fails with "database or disk is full",
+    nothing of the transaction stays, and the same connection writes again once there is room."""
+    filler = small_disk / "filler.bin"
+
+    async def scenario():
+        async with await Database.open(small_disk / "data" / "choreo.db") as db:
+            async with db.transaction() as conn:
+                await conn.execute("CREATE TABLE blobs (b BLOB)")
+            fill(filler)
+            with pytest.raises(sqlite3.Error) as caught:
+                async with db.transaction() as conn:
+                    for _ in range(50):
+                        await conn.execute("INSERT INTO blobs VALUES (randomblob(4000))")
+            assert is_disk_full(caught.value) and not db.conn.in_transaction
+            filler.unlink()
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO blobs VALUES (randomblob(4000))")
+            return (await db.fetchone("SELECT COUNT(*) FROM blobs"))[0]
+
+    assert asyncio.run(scenario()) == 1
