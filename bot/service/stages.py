@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,7 +79,10 @@ class Stages:
         tg_file = await self.rt.bot.get_file(session.song_file_id)
         suffix = Path(tg_file.file_path or "").suffix or ".bin"
         path = self.rt.session_dir(session.id) / f"song{suffix}"
-        await tg_file.download_to_drive(path)
+        # a temporary name until complete: a download cut short (a full disk) is never taken for the song
+        partial = path.with_name(path.name + ".part")
+        await tg_file.download_to_drive(partial)
+        os.replace(partial, path)
         await self.rt.sessions.update(session.id, song_path=str(path))
         return str(path)
 
