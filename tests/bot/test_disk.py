@@ -73,7 +73,7 @@ def _settled(data_dir: Path) -> bool:
 
 def test_a_finished_dance_is_sent_again_after_its_files_are_gone(library_dir, tmp_path):
     data_dir = copy_library(library_dir, tmp_path / "data")
-    song = song_excerpt(tmp_path, VIBE_ACE, 10, "mp3", start=30)
+    song = song_excerpt(tmp_path, VIBE_ACE, 8, "mp3", start=30)
 
     async def scenario():
         with TelegramEmulator() as emu:
