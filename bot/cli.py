@@ -250,6 +250,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.retrieval import evaluate_all
 
         _print_json(evaluate_all(max_tracks=args.tracks))
+    elif args.what == "soak":
+        from bot.config import BotSettings, megabytes
+        from bot.soak import bench_soak
+
+        # the retention settings in force (CHOREO_KEEP_*, CHOREO_DATA_BUDGET, ...), unless given here
+        s = BotSettings.from_env()
+        _print_json(bench_soak(
+            days=args.days, songs_per_hour=args.rate, cancelled=args.cancelled, failed=args.failed,
+            budget_mb=megabytes(args.budget) if args.budget is not None else s.data_budget_mb,
+            keep_done_hours=s.keep_done_hours, keep_failed_hours=s.keep_failed_hours,
+            keep_cancelled_hours=s.keep_cancelled_hours, keep_rows_days=s.keep_rows_days,
+            sweep_minutes=args.sweep_minutes or s.sweep_minutes, seed=args.seed))
     elif args.what in ("library", "plan", "bot"):
         from bot import bench
 
@@ -366,11 +378,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak"])
     p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tracks", type=int, default=0, help="retrieval: limit the number of tracks (0 = all)")
+    p.add_argument("--days", type=float, default=7.0, help="soak: simulated days")
+    p.add_argument("--rate", type=float, default=20.0, help="soak: songs per hour")
+    p.add_argument("--cancelled", type=float, default=0.15, help="soak: share of songs cancelled")
+    p.add_argument("--failed", type=float, default=0.05, help="soak: share of songs that fail")
+    p.add_argument("--budget", help="soak: data directory budget, e.g. 2GB (default: CHOREO_DATA_BUDGET)")
+    p.add_argument("--sweep-minutes", type=float, default=0, help="soak: sweep interval (default: CHOREO_SWEEP_MINUTES)")
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_bench)
     return parser
 

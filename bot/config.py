@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from choreo_engine.settings import Settings, _int
+from choreo_engine.settings import Settings, _float, _int
 
 
 def load_dotenv() -> None:
@@ -26,6 +26,14 @@ class BotSettings:
     max_file_mb: int  # 20: the cloud Bot API's download limit
     vote_timeout_seconds: int
     engine: Settings = field(default_factory=Settings.from_env)
+    # retention (bot.service.retention): how long a finished session's media stay, by how it ended
+    keep_done_hours: float = 168.0
+    keep_failed_hours: float = 24.0
+    keep_cancelled_hours: float = 24.0
+    data_budget_mb: float | None = 10240.0  # the whole data directory; None: no budget
+    min_free_mb: float = 512.0  # free space on the data directory's disk the sweep keeps
+    keep_rows_days: float | None = 90.0  # rows of long-finished sessions; None: kept for ever
+    sweep_minutes: float = 15.0
 
     @property
     def max_song_seconds(self) -> float:
@@ -42,4 +50,19 @@ class BotSettings:
             max_file_mb=_int("CHOREO_MAX_FILE_MB", 20),
             vote_timeout_seconds=_int("CHOREO_VOTE_TIMEOUT_SECONDS", 120),
             engine=Settings.from_env(),
+            keep_done_hours=_float("CHOREO_KEEP_DONE_HOURS", 168.0),
+            keep_failed_hours=_float("CHOREO_KEEP_FAILED_HOURS", 24.0),
+            keep_cancelled_hours=_float("CHOREO_KEEP_CANCELLED_HOURS", 24.0),
+            data_budget_mb=megabytes(os.environ.get("CHOREO_DATA_BUDGET", "10GB")),
+            min_free_mb=_float("CHOREO_MIN_FREE_MB", 512.0),
+            keep_rows_days=_float("CHOREO_KEEP_ROWS_DAYS", 90.0) or None,
+            sweep_minutes=max(0.1, _float("CHOREO_SWEEP_MINUTES", 15.0)),
         )
+
+
+def megabytes(size: str) -> float | None:
+    """``10GB``, ``1.5G``, ``800MB``, ``800`` (MB) -> megabytes; empty or 0: None (no limit)."""
+    text = size.strip().upper().removesuffix("B")
+    scale = {"G": 1024.0, "M": 1.0, "K": 1 / 1024}.get(text[-1:], None)
+    value = float(text[:-1] if scale else text or 0) * (scale or 1.0)
+    return value or None

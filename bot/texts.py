@@ -97,6 +97,11 @@ TEXTS: dict[str, dict[str, str]] = {
                        "Body height 1.70 m, 25 frames a second."),
         "export_json": "⬇️ Keypoints: 33 landmarks per frame in metres, with time, beat and count (JSON).",
         "export_failed": "Sorry, I couldn't export the poses. Please try again later.",
+        "disk_full": "💾 I ran out of storage space while working on «{song}». I'll go on by myself as soon as "
+                     "there is room again.",
+        "disk_full_new": "💾 I'm out of storage space right now and can't take a new song. Please send it again "
+                         "in a few minutes.",
+        "media_gone": "This dance's video is no longer stored. Send the song again to make a new one.",
     },
     "ko": {
         "help": (
@@ -188,6 +193,9 @@ TEXTS: dict[str, dict[str, str]] = {
                        "키 1.70 m, 초당 25프레임."),
         "export_json": "⬇️ 키포인트: 프레임마다 33개 관절(미터 단위)과 시간, 박자, 카운트 (JSON).",
         "export_failed": "죄송해요, 동작을 내보내지 못했어요. 잠시 후 다시 시도해 주세요.",
+        "disk_full": "💾 «{song}» 작업 중에 저장 공간이 부족해졌어요. 공간이 생기면 자동으로 이어서 할게요.",
+        "disk_full_new": "💾 지금은 저장 공간이 부족해서 새 노래를 받을 수 없어요. 몇 분 후에 다시 보내 주세요.",
+        "media_gone": "이 춤 영상은 더 이상 저장되어 있지 않아요. 노래를 다시 보내서 새로 만들어 주세요.",
     },
 }
 

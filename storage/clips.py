@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +23,7 @@ import numpy as np
 from choreo_engine.dance.library import IngestedClip, Library, LibrarySegment, save_poses
 
 from .db import Database
+from .retention import ORPHAN_GRACE_SECONDS, changed_at
 from .rows import MusicRange, StoredClip
 
 POSES_DIR = "poses"
@@ -177,17 +179,28 @@ class ClipRepo:
         if used is None:
             path.unlink(missing_ok=True)
 
-    async def clean_orphans(self) -> int:
-        """Delete pose/video files no clip refers to (left by a crash between write and commit)."""
+    async def clean_orphans(self, grace: float = ORPHAN_GRACE_SECONDS, now: float | None = None) -> int:
+        """Delete pose/video files no clip refers to (left by a crash between write and commit).
+
+        Files (temporary names included) changed within ``grace`` seconds are left alone: another
+        process may be writing one (``*.part.*``) or about to commit the clip that refers to it.
+        The clip rows are read after the files are listed, so a clip committed meanwhile counts.
+        """
+        now = time.time() if now is None else now
+        listed = [p for d in (self.poses_dir, self.videos_dir) if d.exists() for p in d.iterdir()]
         rows = await self.db.fetchall("SELECT poses_file, video_file FROM clips")
         used = {r["poses_file"] for r in rows} | {r["video_file"] for r in rows}
         removed = 0
-        for directory in (self.poses_dir, self.videos_dir):
-            if directory.exists():
-                for path in directory.iterdir():
-                    if self.relative(path) not in used:
-                        path.unlink()
-                        removed += 1
+        for path in listed:
+            if self.relative(path) in used:
+                continue
+            try:
+                if changed_at(path) >= now - grace:
+                    continue
+                path.unlink()
+            except FileNotFoundError:  # renamed or removed by its writer meanwhile
+                continue
+            removed += 1
         return removed
 
     async def _store_levels(self, conn, levels: Leveller) -> None:

@@ -65,11 +65,21 @@ class Database:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                # a failed COMMIT (a full disk: "database or disk is full") may leave the
+                # transaction open or already rolled back; either way none of it stays, and the
+                # connection takes the next transaction once there is room again
+                if self.conn.in_transaction:
+                    with contextlib.suppress(Exception):
+                        await self.conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection with no transaction of this process running meanwhile (for VACUUM)."""
+        async with self._lock:
+            yield self.conn
 
     async def fetchall(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cur:

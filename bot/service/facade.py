@@ -15,14 +15,17 @@ import logging
 from telegram import Bot, CallbackQuery, Message
 
 from storage import Database
+from storage.retention import is_disk_full
 from storage.rows import ButtonAction, PickMode, Session, SharedDance
 
 from ..admin.library import StoredLibrary
 from ..config import BotSettings
 from ..texts import t
 from .choosing import Choosing
+from .disk import DiskGuard
 from .jobs import EnginePool, JobLoop
 from .messages import Messages, whose
+from .retention import Retention
 from .runtime import Runtime
 from .stages import Stages
 
@@ -42,6 +45,7 @@ class ChoreoService:
         self.stages: Stages | None = None
         self._engine: EnginePool | None = None
         self._loop: JobLoop | None = None
+        self.retention: Retention | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, bot: Bot) -> None:
@@ -57,7 +61,11 @@ class ChoreoService:
         self.choosing = Choosing(rt)
         self.stages = Stages(rt, self.messages, self.choosing)
         await self._engine.start(self.settings.engine)
-        self._loop = JobLoop(rt.jobs, rt.sessions, self._wake, self.stages.run, self.choosing.close_due_votes,
+        self.retention = Retention(rt)
+        self.retention.start()
+        # a stage that finds the disk full waits for room and runs again (bot.service.disk)
+        guarded = DiskGuard(rt, self.retention).wrap(self.stages.run)
+        self._loop = JobLoop(rt.jobs, rt.sessions, self._wake, guarded, self.choosing.close_due_votes,
                              self.stages.fail)
         self._loop.start(self.settings.workers)
 
@@ -65,6 +73,9 @@ class ChoreoService:
         if self._loop is not None:
             await self._loop.stop()
             self._loop = None
+        if self.retention is not None:
+            await self.retention.stop()
+            self.retention = None
         if self._engine is not None:
             self._engine.shutdown()
             self._engine = None
@@ -74,8 +85,22 @@ class ChoreoService:
 
     # ------------------------------------------------------------------ what chats ask for
     async def new_song(self, message: Message, file_id: str, unique_id: str | None, song_name: str,
-                       duration: float | None, lang: str, owner_id: int, owner_name: str) -> str:
-        """Queue a song (from ``message``) for its owner and say where it is in the queue."""
+                       duration: float | None, lang: str, owner_id: int, owner_name: str) -> str | None:
+        """Queue a song (from ``message``) for its owner and say where it is in the queue; on a full
+        disk, say so instead (nothing is queued: the session's row is written in one transaction)."""
+        try:
+            return await self._new_song(message, file_id, unique_id, song_name, duration, lang, owner_id, owner_name)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("a new song in chat %s: the disk is full (%s)", message.chat_id, exc)
+            self.retention.request()
+            await self.rt.bot.send_message(message.chat_id, t(lang, "disk_full_new"),
+                                           reply_to_message_id=message.message_id)
+            return None
+
+    async def _new_song(self, message: Message, file_id: str, unique_id: str | None, song_name: str,
+                        duration: float | None, lang: str, owner_id: int, owner_name: str) -> str:
         rt = self.rt
         session_id, job_id = await rt.sessions.create(
             chat_id=message.chat_id, chat_type=message.chat.type, owner_id=owner_id,

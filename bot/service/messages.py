@@ -7,9 +7,10 @@ import asyncio
 import html
 import logging
 import time
+from pathlib import Path
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from choreo_engine.errors import ChoreoError
 from storage.files import FileCacheRepo
@@ -17,6 +18,7 @@ from storage.rows import Session
 
 from ..config import BotSettings
 from ..texts import TEXTS, t
+from .retention import MediaGoneError
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +93,21 @@ class Messages:
 
     async def send_cached_video(self, chat_id: int, path: str, sha256: str, caption: str,
                                 markup: InlineKeyboardMarkup | None, duration: float | None = None) -> Message:
-        """Send a video by its cached file_id when it was uploaded before; upload otherwise."""
+        """Send a video by its cached file_id when it was uploaded before; upload otherwise.
+
+        Raises MediaGoneError when neither is possible any more (retention removed the file and
+        Telegram no longer knows the file id, or it was never uploaded)."""
         file_id = await self.files.file_id(sha256)
         if file_id:
-            return await self.bot.send_video(chat_id, file_id, caption=caption, reply_markup=markup, parse_mode="HTML")
+            try:
+                return await self.bot.send_video(chat_id, file_id, caption=caption, reply_markup=markup,
+                                                 parse_mode="HTML")
+            except BadRequest as exc:
+                if not Path(path).exists():
+                    raise MediaGoneError(str(exc)) from exc
+                log.info("cached file id rejected (%s); uploading the video again", exc)
+        elif not Path(path).exists():
+            raise MediaGoneError(f"{path} is gone and was never uploaded")
         with open(path, "rb") as fh:
             sent = await self.bot.send_video(chat_id, fh, caption=caption, reply_markup=markup, parse_mode="HTML",
                                              supports_streaming=True, duration=round(duration) if duration else None,

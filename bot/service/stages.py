@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from telegram.error import BadRequest
+
 from choreo_engine.music import features
+from storage.retention import PREVIEW_NAME
 from storage.rows import Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
 
 from .. import worker
 from ..texts import t
 from . import keyboards, practice
 from .messages import PROGRESS_MIN_INTERVAL, Messages, fmt_time, whose
+from .retention import MediaGoneError
 from .runtime import Runtime
 
 if TYPE_CHECKING:
@@ -78,7 +83,10 @@ class Stages:
         tg_file = await self.rt.bot.get_file(session.song_file_id)
         suffix = Path(tg_file.file_path or "").suffix or ".bin"
         path = self.rt.session_dir(session.id) / f"song{suffix}"
-        await tg_file.download_to_drive(path)
+        # a temporary name until complete: a download cut short (a full disk) is never taken for the song
+        partial = path.with_name(path.name + ".part")
+        await tg_file.download_to_drive(partial)
+        os.replace(partial, path)
         await self.rt.sessions.update(session.id, song_path=str(path))
         return str(path)
 
@@ -103,7 +111,7 @@ class Stages:
         analysis = session.song_analysis()
         descriptors = await song_descriptors(rt, session, analysis)
         picked = await rt.sessions.picked_segment_ids(session.id)
-        out = rt.session_dir(session.id) / f"preview-{idx + 1:03d}.mp4"
+        out = rt.session_dir(session.id) / PREVIEW_NAME.format(idx + 1)
         result = await rt.engine.run(worker.offer, analysis, descriptors, idx, picked, session.song_path,
                                      str(out), rt.settings.engine)
         await rt.sessions.store_candidates(session.id, idx, result["candidates"])
@@ -143,11 +151,15 @@ class Stages:
         existing = await rt.sessions.result(session.id, mode)
         if existing is None:
             await self.messages.progress(session, "rendering", force=True, percent=0)
+            try:  # fetched again when retention removed it (a mode asked for days later)
+                song_path = await self._download(session)
+            except BadRequest as exc:  # Telegram no longer has it either
+                raise MediaGoneError(str(exc)) from exc
             picked = await rt.sessions.picked_segment_ids(session.id)
             analysis = session.song_analysis()
             progress_file = str(rt.session_dir(session.id) / f"render-{mode}.progress")
             task = asyncio.ensure_future(rt.engine.run(
-                worker.render_result, analysis, picked, session.song_path, str(rt.session_dir(session.id)),
+                worker.render_result, analysis, picked, song_path, str(rt.session_dir(session.id)),
                 mode, rt.settings.engine, progress_file))
             while not task.done():
                 await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
