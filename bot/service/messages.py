@@ -15,6 +15,7 @@ from choreo_engine.errors import ChoreoError
 from storage.files import FileCacheRepo
 from storage.rows import Session
 
+from .. import stopwatch
 from ..config import BotSettings
 from ..texts import TEXTS, t
 
@@ -61,6 +62,7 @@ class Messages:
         if wait > 0:
             if not force:
                 return
+            stopwatch.add(session.chat_id, "progress_edit_wait", wait)
             await asyncio.sleep(wait)
         text = t(session.language, key, song=html.escape(session.song_name), **values) + whose(session)
         self._last_edit[edited] = time.monotonic()
