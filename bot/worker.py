@@ -6,6 +6,7 @@ process boundary cheaply; the library and its index stay loaded in each worker p
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -19,6 +20,8 @@ from choreo_engine.plan.planner import REPEAT_WINDOW
 from choreo_engine.settings import Settings
 
 from . import choreography
+
+HEAD_SECONDS = 30.0  # the song's start that part 1's first preview is made from
 
 
 def exit_with_parent() -> None:
@@ -96,6 +99,30 @@ def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[in
     history = _rows(loaded, picked_ids)
     options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
     return _offered(loaded, song, idx, options, song_path, out_path, {"planning": time.perf_counter() - t0})
+
+
+def first_offer(song_path: str, out_path: str, settings: Settings) -> dict | None:
+    """Part 1's candidates and preview from the song's first ``HEAD_SECONDS`` alone, made while
+    another worker analyses the whole song (the first answer waits for the longer of the two,
+    not their sum). None when the head holds fewer than two parts (its first would take the tail).
+
+    The result is :func:`offer`'s, with ``segment``: part 1's start and end as the head saw them,
+    for the caller to check against the whole song's analysis.
+    """
+    t0 = time.perf_counter()
+    y = audio.decode(song_path, audio.SAMPLE_RATE, settings.max_song_seconds)[: int(HEAD_SECONDS * audio.SAMPLE_RATE)]
+    head = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
+    if len(head.segments) < 2:
+        return None
+    first = dataclasses.replace(head, segments=head.segments[:1])
+    descriptors = features.describe_segments(y, first.segments, kind=settings.descriptor)
+    t1 = time.perf_counter()
+    loaded = choreography.loaded_library(settings)
+    options = loaded.planner.candidates(loaded.planner.prepare(first, descriptors), 0)
+    result = _offered(loaded, first, 0, options, song_path, out_path,
+                      {"head_analysis": t1 - t0, "planning": time.perf_counter() - t1})
+    result["segment"] = {"start": first.segments[0].start, "end": first.segments[0].end}
+    return result
 
 
 def change_offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from .runtime import Runtime
 
 if TYPE_CHECKING:
     from .choosing import Choosing
+
+log = logging.getLogger(__name__)
 
 
 async def song_descriptors(rt: Runtime, session: Session, analysis: dict) -> np.ndarray:
@@ -87,8 +90,19 @@ class Stages:
         # not forced: a forced edit waits for its turn (3 s after the "queued" message), and the
         # first preview would wait with it; a song that waited in the queue still gets this line
         await self.messages.progress(session, "analysing")
-        analysis, descriptors, timings = await rt.engine.run(worker.analyse, song_path, rt.settings.engine)
+        whole = asyncio.ensure_future(rt.engine.run(worker.analyse, song_path, rt.settings.engine))
+        head = None
+        if rt.settings.workers > 1 and session.delivery != Delivery.AUTO:  # part 1 from the song's start, beside it
+            out = rt.session_dir(session.id) / "preview-001.mp4"
+            head = asyncio.ensure_future(rt.engine.run(worker.first_offer, song_path, str(out), rt.settings.engine))
+        try:
+            analysis, descriptors, timings = await whole
+        except BaseException:
+            if head is not None:
+                head.cancel()
+            raise
         stopwatch.add_all(session.chat_id, timings)
+        first = await self._first_offer(head, analysis) if head is not None else None
         await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
                                          features.descriptor_tag(rt.settings.engine.descriptor))
         session = await rt.sessions.get(session.id)
@@ -96,10 +110,25 @@ class Stages:
             await self.choosing.auto_pick(session, 0, user_id=None)
             return
         await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
-        await self.offer(session, 0)
+        await self.offer(session, 0, first)
+
+    @staticmethod
+    async def _first_offer(head: asyncio.Future, analysis: dict) -> dict | None:
+        """Part 1's offer made from the song's start, if it cut part 1 where the whole song's
+        analysis does (within a quarter beat); else None and part 1 is offered the usual way."""
+        try:
+            first = await head
+        except Exception as exc:  # the whole song's analysis decides what is wrong with a song
+            log.debug("part 1 from the song's start failed: %s", exc)
+            return None
+        if first is None:
+            return None
+        tolerance = 60.0 / max(analysis["tempo"], 1.0) / 4
+        return first if abs(first["segment"]["end"] - analysis["segments"][0]["end"]) <= tolerance else None
 
     # ------------------------------------------------------------------ offer and preview
-    async def offer(self, session: Session, idx: int) -> None:
+    async def offer(self, session: Session, idx: int, prepared: dict | None = None) -> None:
+        """Offer part ``idx``: its candidates (``prepared`` ones, or computed now) as a preview."""
         rt = self.rt
         seg_row = await rt.sessions.segment(session.id, idx)
         if session.status != SessionStatus.CHOOSING or seg_row is None or seg_row.status != SegmentStatus.PENDING:
@@ -109,8 +138,8 @@ class Stages:
         descriptors = await song_descriptors(rt, session, analysis)
         picked = await rt.sessions.picked_segment_ids(session.id)
         out = rt.session_dir(session.id) / f"preview-{idx + 1:03d}.mp4"
-        result = await rt.engine.run(worker.offer, analysis, descriptors, idx, picked, session.song_path,
-                                     str(out), rt.settings.engine)
+        result = prepared or await rt.engine.run(worker.offer, analysis, descriptors, idx, picked,
+                                                 session.song_path, str(out), rt.settings.engine)
         stopwatch.add_all(session.chat_id, result["timings"])
         await rt.sessions.store_candidates(session.id, idx, result["candidates"])
         if not result["candidates"]:
