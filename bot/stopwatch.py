@@ -48,6 +48,10 @@ def uploading(chat_id: int, step: str = "upload") -> Iterator[None]:
         add(chat_id, step, max(0.0, time.perf_counter() - t0 - extra))
 
 
+def peek(chat_id: int) -> dict[str, float]:
+    return dict(_by_chat.get(chat_id, {}))
+
+
 def take(chat_id: int) -> dict[str, float]:
     """The chat's figures so far, forgotten here."""
     return _by_chat.pop(chat_id, {})

@@ -98,8 +98,9 @@ class Stages:
         try:
             analysis, descriptors, timings = await whole
         except BaseException:
-            if head is not None:
+            if head is not None:  # the whole song's error is the one reported; this one is only read
                 head.cancel()
+                head.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
         stopwatch.add_all(session.chat_id, timings)
         first = await self._first_offer(head, analysis) if head is not None else None
@@ -170,9 +171,9 @@ class Stages:
         await rt.sessions.offer(session.id, idx, sent.message_id)
         if session.mode == PickMode.VOTE:  # the deadline also marks the part as voted (part_is_voted)
             await rt.votes.set_deadline(session.id, idx, time.time() + rt.settings.vote_timeout_seconds)
-        if idx == 0:  # after the preview, so the throttled edit never delays it
-            await self.messages.progress(session, "ready", force=True, segments=session.n_segments,
-                                         tempo=round(analysis["tempo"]))
+        if idx == 0:  # after the preview, and in the background: the job holds the session's lock,
+            # and a tap on the preview (say "Auto dance now") would wait for the edit's turn
+            self.messages.progress_later(session, "ready", segments=session.n_segments, tempo=round(analysis["tempo"]))
 
     # ------------------------------------------------------------------ render and deliver
     async def render(self, session: Session, mode: str, changed_part: int | None = None) -> None:

@@ -172,3 +172,30 @@ def test_group_auto_dance_now_and_owner_only_changes(data_dir, tmp_path):
     assert con.execute("SELECT status FROM sessions").fetchone()[0] == "done"
     assert con.execute("SELECT COUNT(*) FROM dance_versions").fetchone()[0] == 1
     assert con.execute("SELECT COUNT(DISTINCT source) FROM picks").fetchone()[0] == 1  # all auto
+
+
+def _analysis(n_parts: int, **extra) -> dict:
+    segments = [{"index": i, "start": 4.0 * i, "end": 4.0 * (i + 1), "beats": [4.0 * i + 0.5 * b for b in range(8)],
+                 "loudness_levels": [5] * 8} for i in range(n_parts)]
+    return {"duration": 4.0 * n_parts, "tempo": 120.0, "beats_per_segment": 8,
+            "beats": [b for s in segments for b in s["beats"]], "segments": segments, **extra}
+
+
+def test_part_list_pages_and_section_names():
+    from bot.service.editing import PARTS_PER_PAGE, parts_keyboard, section_names
+    from storage.rows import Button, ButtonAction
+
+    assert section_names(_analysis(3)) is None  # no sections in the analysis: numbers only
+    named = _analysis(4, sections=[{"label": "Intro", "start": 0.0, "end": 8.0},
+                                   {"label": "Chorus", "start": 8.0, "end": 16.0}])
+    assert section_names(named) == ["Intro", "Intro", "Chorus", "Chorus"]
+    parts = [Button(f"p{i}", "s", None, ButtonAction.CHANGE_PART, i) for i in range(PARTS_PER_PAGE, 2 * PARTS_PER_PAGE)]
+    nav = {0: Button("back", "s", None, ButtonAction.CHANGE_PAGE, 0), 2: Button("next", "s", None, ButtonAction.CHANGE_PAGE, 2)}
+    rows = parts_keyboard(parts, None, 1, 3, nav).inline_keyboard
+    labels = [b.text for row in rows[:-1] for b in row]
+    assert labels == [str(i + 1) for i in range(PARTS_PER_PAGE, 2 * PARTS_PER_PAGE)]
+    assert [(b.text, b.callback_data) for b in rows[-1]] == [("◀", "back"), ("▶", "next")]
+    names = [None] * PARTS_PER_PAGE + ["Verse"] * PARTS_PER_PAGE
+    rows = parts_keyboard(parts[:2], names, 1, 2, {0: nav[0]}).inline_keyboard
+    assert [b.text for b in rows[0]] == [f"{PARTS_PER_PAGE + 1} · Verse", f"{PARTS_PER_PAGE + 2} · Verse"]
+    assert [b.text for b in rows[-1]] == ["◀"]
