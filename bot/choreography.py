@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,10 +88,26 @@ class AnalysedSong:
     descriptors: np.ndarray
 
 
-def analyse_song(path: str | os.PathLike, settings: Settings | None = None) -> AnalysedSong:
+def analyse_song(path: str | os.PathLike, settings: Settings | None = None,
+                 timings: dict[str, float] | None = None) -> AnalysedSong:
+    """Decode, beats and segments, segment descriptors; ``timings`` (when given) gets the
+    seconds of each step: decode, beats (with segments and loudness), features."""
     settings = settings or Settings.from_env()
-    y, analysis = audio.load_and_analyze(path, settings.max_song_seconds, settings.beats_per_segment)
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        if timings is not None:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - clock
+            clock = now
+
+    y = audio.decode(path, audio.SAMPLE_RATE, settings.max_song_seconds)
+    lap("decode")
+    analysis = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
+    lap("beats")
     descriptors = features.describe_segments(y, analysis.segments, kind=settings.descriptor)
+    lap("features")
     return AnalysedSong(str(path), analysis, descriptors)
 
 

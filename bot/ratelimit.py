@@ -7,10 +7,13 @@ of friendly replies (or progress edits and previews for one user) must not earn 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter
+
+from . import stopwatch
 
 PRIVATE_BURST = 5  # messages
 PRIVATE_PERIOD = 5.0  # seconds: a burst of 5, then one per second
@@ -37,6 +40,8 @@ class ChatRateLimiter(AIORateLimiter):
         counted = endpoint.startswith(("send", "editMessage", "copyMessage", "forwardMessage")) \
             and endpoint != "sendChatAction"
         if chat_id is not None and chat_id > 0 and counted:
+            t0 = time.perf_counter()
             async with self._private_limiter(chat_id):
+                stopwatch.add(chat_id, stopwatch.RATE_LIMITER_WAIT, time.perf_counter() - t0)
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)

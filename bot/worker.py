@@ -6,6 +6,7 @@ process boundary cheaply; the library and its index stay loaded in each worker p
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -15,9 +16,12 @@ import numpy as np
 
 from choreo_engine.music import audio, features
 from choreo_engine.dance.library import file_sha256
+from choreo_engine.plan.planner import REPEAT_WINDOW
 from choreo_engine.settings import Settings
 
 from . import choreography
+
+HEAD_SECONDS = 30.0  # the song's start that part 1's first preview is made from
 
 
 def exit_with_parent() -> None:
@@ -44,9 +48,11 @@ def warm_up(settings: Settings) -> int:
         return 0
 
 
-def analyse(song_path: str, settings: Settings) -> tuple[dict, np.ndarray]:
-    song = choreography.analyse_song(song_path, settings)
-    return song.analysis.to_dict(), song.descriptors
+def analyse(song_path: str, settings: Settings) -> tuple[dict, np.ndarray, dict[str, float]]:
+    """The song's analysis, its segment descriptors and the seconds each step took."""
+    timings: dict[str, float] = {}
+    song = choreography.analyse_song(song_path, settings, timings)
+    return song.analysis.to_dict(), song.descriptors, timings
 
 
 def describe(song_path: str, analysis: dict, settings: Settings) -> np.ndarray:
@@ -65,25 +71,72 @@ def _rows(loaded, segment_ids: list[int]) -> list[int]:
     return [loaded.library.position(s) for s in segment_ids]
 
 
-def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
-          out_path: str, settings: Settings) -> dict:
-    """The candidates of segment ``idx`` given the picks so far, and their preview video."""
+def _offered(loaded, song, idx: int, options, song_path: str, out_path: str, timings: dict[str, float]) -> dict:
+    """The candidates as plain data, with their preview video."""
     from choreo_engine import video
 
-    loaded, song, ctx = _context(analysis, descriptors, settings)
-    history = _rows(loaded, picked_ids)
-    options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
+    t0 = time.perf_counter()
     seg = song.segments[idx]
     shots = [video.Shot.from_segments(loaded.library.segments[c.position], seg) for c in options.items]
     preview = None
     if shots:
         preview = str(video.render_preview(shots, song_path, out_path, start=seg.start, end=seg.end))
+    timings["preview_render"] = time.perf_counter() - t0
     return {
         "candidates": [{"rank": c.rank, "segment_id": c.segment_id, "scores": c.scores, "total": c.total,
                         "stretch": c.stretch} for c in options.items],
         "note": options.message,
         "preview": preview,
+        "timings": timings,
     }
+
+
+def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
+          out_path: str, settings: Settings) -> dict:
+    """The candidates of segment ``idx`` given the picks so far, and their preview video."""
+    t0 = time.perf_counter()
+    loaded, song, ctx = _context(analysis, descriptors, settings)
+    history = _rows(loaded, picked_ids)
+    options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
+    return _offered(loaded, song, idx, options, song_path, out_path, {"planning": time.perf_counter() - t0})
+
+
+def first_offer(song_path: str, out_path: str, settings: Settings) -> dict | None:
+    """Part 1's candidates and preview from the song's first ``HEAD_SECONDS`` alone, made while
+    another worker analyses the whole song (the first answer waits for the longer of the two,
+    not their sum). None when the head holds fewer than two parts (its first would take the tail).
+
+    The result is :func:`offer`'s, with ``segment``: part 1's start and end as the head saw them,
+    for the caller to check against the whole song's analysis.
+    """
+    t0 = time.perf_counter()
+    y = audio.decode(song_path, audio.SAMPLE_RATE, settings.max_song_seconds)[: int(HEAD_SECONDS * audio.SAMPLE_RATE)]
+    head = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
+    if len(head.segments) < 2:
+        return None
+    first = dataclasses.replace(head, segments=head.segments[:1])
+    descriptors = features.describe_segments(y, first.segments, kind=settings.descriptor)
+    t1 = time.perf_counter()
+    loaded = choreography.loaded_library(settings)
+    options = loaded.planner.candidates(loaded.planner.prepare(first, descriptors), 0)
+    result = _offered(loaded, first, 0, options, song_path, out_path,
+                      {"head_analysis": t1 - t0, "planning": time.perf_counter() - t1})
+    result["segment"] = {"start": first.segments[0].start, "end": first.segments[0].end}
+    return result
+
+
+def change_offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
+                 out_path: str, settings: Settings) -> dict:
+    """The candidates of part ``idx`` of a finished dance (``picked_ids``: every part's pick),
+    ranked on both neighbours, and their preview video."""
+    t0 = time.perf_counter()
+    loaded, song, ctx = _context(analysis, descriptors, settings)
+    rows = _rows(loaded, picked_ids)
+    # the moves danced around this part (not its own) count as recently used
+    nearby = [r for j, r in enumerate(rows) if j != idx and abs(j - idx) <= REPEAT_WINDOW // 2]
+    options = loaded.planner.candidates(ctx, idx, rows[idx - 1] if idx > 0 else None, history=nearby,
+                                        next_pick=rows[idx + 1] if idx + 1 < len(rows) else None)
+    return _offered(loaded, song, idx, options, song_path, out_path, {"planning": time.perf_counter() - t0})
 
 
 def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: list[int],
@@ -105,15 +158,18 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
 
 
 def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
-                  settings: Settings, progress_path: str | None = None) -> dict:
-    """The final video (``mode``: clips or avatar) and the choreography sheet (made once)."""
+                  settings: Settings, progress_path: str | None = None, name: str | None = None) -> dict:
+    """The final video (``mode``: clips or avatar; file ``name``, by default ``dance-<mode>.mp4``)
+    and the choreography sheet (made once)."""
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / "sheet.png"
-    video = choreography.render_dance(song, lib_segments, song_path, out / f"dance-{mode}.mp4",
+    t0 = time.perf_counter()
+    video = choreography.render_dance(song, lib_segments, song_path, out / (name or f"dance-{mode}.mp4"),
                                       None if sheet.exists() else sheet, mode, _progress_writer(progress_path))
-    return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video)}
+    return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video),
+            "timings": {"render": time.perf_counter() - t0}}
 
 
 def _progress_writer(progress_path: str | None):

@@ -180,4 +180,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE library_segments ADD COLUMN music_start REAL;
     ALTER TABLE sessions ADD COLUMN descriptor_tag TEXT NOT NULL DEFAULT 'default-r1'
     """,
+    # 5: every rendered version of a session's dance (a part changed afterwards makes a new one;
+    # /history resends any), and whether a chat gets the auto-picked dance at once (/mode auto)
+    """
+    CREATE TABLE dance_versions (
+        session_id          TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        number              INTEGER NOT NULL,          -- 1, 2, ... in the order they were rendered
+        mode                TEXT NOT NULL,             -- clips, avatar
+        picks               TEXT NOT NULL,             -- JSON: the library segment id of every part
+        changed_part        INTEGER,                   -- 0-based part changed from the version before (NULL: none)
+        video_path          TEXT NOT NULL,
+        video_sha256        TEXT NOT NULL,
+        created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (session_id, number)
+    );
+    ALTER TABLE chat_settings ADD COLUMN delivery TEXT NOT NULL DEFAULT 'choose';
+    ALTER TABLE sessions ADD COLUMN delivery TEXT NOT NULL DEFAULT 'choose'
+    """,
 ]

@@ -57,6 +57,13 @@ class PickMode(StrEnum):
     VOTE = "vote"
 
 
+class Delivery(StrEnum):
+    """What a chat's songs get first: parts to choose one by one, or the auto-picked dance at once."""
+
+    CHOOSE = "choose"
+    AUTO = "auto"
+
+
 class PickSource(StrEnum):
     USER = "user"
     AUTO = "auto"
@@ -74,6 +81,12 @@ class ButtonAction(StrEnum):
     PRACTICE_LOOP = "practice_loop"  # list the parts to loop (value: the page)
     PRACTICE_GO = "practice_go"  # a part and a speed (value: (part + 1) * 10 + speed index)
     EXPORT = "export"  # send the poses as BVH and JSON
+    AUTO_DANCE = "auto_dance"  # on the first preview: the auto-picked dance at once
+    CHANGE = "change"  # under a dance: list the parts to change one
+    CHANGE_PAGE = "change_page"  # the part list's page (value)
+    CHANGE_PART = "change_part"  # offer the candidates of part ``idx`` again
+    CHANGE_PICK = "change_pick"  # value: the library segment id that replaces part ``idx``
+    RESEND = "resend"  # /history: send version ``value`` again
 
 
 Row = TypeVar("Row")
@@ -118,6 +131,7 @@ class Session:
     created_at: str = ""
     updated_at: str = ""
     finished_at: str | None = None
+    delivery: str = "choose"  # Delivery
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> "Session":
@@ -217,6 +231,24 @@ class Result:
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> "Result":
         return from_row(cls, row)
+
+
+@dataclass(frozen=True)
+class DanceVersion:
+    """One rendered version of a session's dance: its picks, the part it changed and its video."""
+
+    session_id: str
+    number: int
+    mode: str
+    picks: list[int]  # library segment id per part
+    changed_part: int | None
+    video_path: str
+    video_sha256: str
+    created_at: str = ""
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> "DanceVersion":
+        return from_row(cls, row, picks=json.loads(row["picks"]))
 
 
 @dataclass(frozen=True)

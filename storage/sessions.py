@@ -109,8 +109,9 @@ class SessionRepo:
 
     async def history(self, *, owner_id: int | None = None, chat_id: int | None = None,
                       limit: int = 20) -> list[Session]:
-        sql = "SELECT * FROM sessions WHERE status = ?"
-        params: list[Any] = [SessionStatus.DONE]
+        # a finished dance whose part is being changed (rendering again) is still one
+        sql = "SELECT * FROM sessions WHERE (status = ? OR (status = ? AND finished_at IS NOT NULL))"
+        params: list[Any] = [SessionStatus.DONE, SessionStatus.RENDERING]
         if owner_id is not None:
             sql += " AND owner_id = ?"
             params.append(owner_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .db import Database
 from .jobs import NOW
-from .rows import OPEN_STATUSES, PickMode, SegmentStatus, SessionStatus
+from .rows import OPEN_STATUSES, Delivery, PickMode, SegmentStatus, SessionStatus
 
 _OPEN = ", ".join("?" * len(OPEN_STATUSES))
 
@@ -61,3 +61,16 @@ class VoteRepo:
                WHERE s.status = ? AND s.vote_deadline IS NOT NULL AND s.vote_deadline <= ?
                AND x.status = ?""", (SegmentStatus.OFFERED, now, SessionStatus.CHOOSING))
         return [(r["session_id"], r["idx"]) for r in rows]
+
+    async def chat_delivery(self, chat_id: int) -> Delivery:
+        """What the chat's songs get first (/mode auto: the auto-picked dance)."""
+        row = await self.db.fetchone("SELECT delivery FROM chat_settings WHERE chat_id = ?", (chat_id,))
+        return Delivery(row["delivery"]) if row else Delivery.CHOOSE
+
+    async def set_chat_delivery(self, chat_id: int, delivery: Delivery, user_id: int) -> None:
+        """For the chat's new songs (a song already being chosen keeps its way)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"""INSERT INTO chat_settings (chat_id, delivery, changed_by) VALUES (?, ?, ?)
+                    ON CONFLICT (chat_id) DO UPDATE SET delivery = excluded.delivery,
+                    changed_by = excluded.changed_by, changed_at = {NOW}""", (chat_id, delivery, user_id))

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from ..service import PickMode
+from ..service import Delivery, PickMode
 from ..texts import t
 from .common import accept_song, lang_of, service_of, song_media
 
@@ -46,15 +46,20 @@ async def choreo_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def mode_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mode vote|owner (groups: who picks) and /mode auto|choose (any chat: the auto-picked dance at once)."""
     service = service_of(context)
     lang = lang_of(update)
     chat = update.effective_chat
+    mode = (context.args[0].lower() if context.args else "")
+    if mode in tuple(Delivery) and chat.type == ChatType.PRIVATE:
+        await service.set_chat_delivery(chat.id, Delivery(mode), update.effective_user.id)
+        await update.effective_message.reply_text(t(lang, f"mode_set_{mode}"))
+        return
     if chat.type == ChatType.PRIVATE:
         await update.effective_message.reply_text(t(lang, "mode_private"))
         return
-    mode = (context.args[0].lower() if context.args else "")
-    if mode not in tuple(PickMode):
-        await update.effective_message.reply_text(t(lang, "mode_usage"))
+    if mode not in (*PickMode, *Delivery):
+        await update.effective_message.reply_text(t(lang, "mode_usage_all"))
         return
     user_id = update.effective_user.id
     allowed = user_id in await service.session_starters(chat.id)
@@ -63,6 +68,10 @@ async def mode_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         allowed = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
     if not allowed:
         await update.effective_message.reply_text(t(lang, "mode_denied"))
+        return
+    if mode in tuple(Delivery):
+        await service.set_chat_delivery(chat.id, Delivery(mode), user_id)
+        await update.effective_message.reply_text(t(lang, f"mode_set_{mode}"))
         return
     await service.set_chat_mode(chat.id, PickMode(mode), user_id)
     await update.effective_message.reply_text(t(lang, "mode_set", mode=t(lang, f"mode_name_{mode}")))

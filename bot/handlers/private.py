@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
@@ -44,15 +42,9 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    service = service_of(context)
-    lang = lang_of(update)
+    """Finished dances with their versions; a button sends a version again."""
     private = update.effective_chat.type == ChatType.PRIVATE
-    rows = await service.history(owner_id=update.effective_user.id if private else None,
-                                 chat_id=None if private else update.effective_chat.id)
-    if not rows:
-        await update.effective_message.reply_text(t(lang, "history_empty"))
-        return
-    items = "\n".join(f"• {html.escape(r.song_name)} — {r.finished_at[:10]}"
-                      + ("" if private else f" ({html.escape(r.owner_name)})") for r in rows)
-    await update.effective_message.reply_text(t(lang, "history" if private else "history_group", items=items),
-                                              parse_mode="HTML")
+    text, markup = await service_of(context).history_message(
+        lang_of(update), private, owner_id=update.effective_user.id if private else None,
+        chat_id=None if private else update.effective_chat.id)
+    await update.effective_message.reply_text(text, reply_markup=markup, parse_mode="HTML")

@@ -5,8 +5,8 @@
 ``messages`` (progress, failures, cached videos) and ``runtime`` (what the parts share).
 """
 
-from storage.rows import PickMode
+from storage.rows import Delivery, PickMode
 
 from .facade import ChoreoService
 
-__all__ = ["ChoreoService", "PickMode"]  # PickMode: what /mode accepts
+__all__ = ["ChoreoService", "Delivery", "PickMode"]  # PickMode, Delivery: what /mode accepts

@@ -14,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from storage.rows import (OPEN_STATUSES, Button, ButtonAction, JobKind, PickSource, SegmentStatus, Session,
                           SessionStatus)
 
-from .. import worker
+from .. import stopwatch, worker
 from ..texts import t
 from . import keyboards, practice
 from .runtime import Runtime
@@ -73,7 +73,9 @@ class Choosing:
         picked = await rt.sessions.picked_segment_ids(session.id)
         offered = [{"library_segment_id": c.library_segment_id, "rank": c.rank}
                    for c in await rt.sessions.candidates(session.id, idx)]
-        rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, idx, picked, offered, rt.settings.engine)
+        with stopwatch.timed(session.chat_id, "planning"):
+            rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, idx, picked, offered,
+                                       rt.settings.engine)
         ok = await rt.sessions.record_picks(session.id, rest, user_id, PickSource.AUTO, next_job=(JobKind.RENDER, None))
         if ok:
             await self.collapse(session, idx, rest[0][1] or 0, auto=True, pressed_message_id=pressed_message_id)
@@ -132,7 +134,7 @@ class Choosing:
             await query.answer()
             await self.close_vote(session, button.idx)
             return
-        if button.action in (ButtonAction.PICK, ButtonAction.AUTO):
+        if button.action in (ButtonAction.PICK, ButtonAction.AUTO, ButtonAction.AUTO_DANCE):
             seg_row = await self.rt.sessions.segment(session.id, button.idx)
             if seg_row and seg_row.status == SegmentStatus.PICKED:
                 await query.answer(t(lang, "alert_done_already"))
@@ -143,7 +145,7 @@ class Choosing:
             pressed = query.message.message_id if query.message else None
             if button.action == ButtonAction.PICK:
                 ok = await self.pick(session, button.idx, button.value, user_id, pressed_message_id=pressed)
-            else:
+            else:  # AUTO_DANCE (first part only) is the same path: every part from here, at once
                 ok = await self.auto_pick(session, button.idx, user_id, pressed_message_id=pressed)
             await query.answer("✓" if ok else t(lang, "alert_done_already"))
         elif button.action == ButtonAction.CANCEL:

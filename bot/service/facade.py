@@ -16,13 +16,14 @@ from telegram import Bot, CallbackQuery, Message
 
 from storage import Database
 from storage.retention import is_disk_full
-from storage.rows import ButtonAction, PickMode, Session, SharedDance
+from storage.rows import ButtonAction, Delivery, PickMode, Session, SharedDance
 
 from ..admin.library import StoredLibrary
 from ..config import BotSettings
 from ..texts import t
 from .choosing import Choosing
 from .disk import DiskGuard
+from .editing import CHANGE_ACTIONS, Editing
 from .jobs import EnginePool, JobLoop
 from .messages import Messages, whose
 from .retention import Retention
@@ -32,7 +33,8 @@ from .stages import Stages
 log = logging.getLogger(__name__)
 
 # buttons only the session's owner may press (except on a part offered for a vote)
-OWNER_ACTIONS = (ButtonAction.PICK, ButtonAction.AUTO, ButtonAction.CANCEL, ButtonAction.CLOSE)
+OWNER_ACTIONS = (ButtonAction.PICK, ButtonAction.AUTO, ButtonAction.CANCEL, ButtonAction.CLOSE,
+                 ButtonAction.AUTO_DANCE, *CHANGE_ACTIONS)
 
 
 class ChoreoService:
@@ -43,6 +45,7 @@ class ChoreoService:
         self.messages: Messages | None = None
         self.choosing: Choosing | None = None
         self.stages: Stages | None = None
+        self.editing: Editing | None = None
         self._engine: EnginePool | None = None
         self._loop: JobLoop | None = None
         self.retention: Retention | None = None
@@ -60,6 +63,7 @@ class ChoreoService:
         self.messages = Messages(bot, self.settings, rt.files)
         self.choosing = Choosing(rt)
         self.stages = Stages(rt, self.messages, self.choosing)
+        self.editing = Editing(rt, self.messages)
         await self._engine.start(self.settings.engine)
         self.retention = Retention(rt)
         self.retention.start()
@@ -108,6 +112,9 @@ class ChoreoService:
             song_unique_id=unique_id, song_duration=duration, source_message_id=message.message_id)
         if message.chat.type != "private":
             await rt.sessions.update(session_id, mode=await rt.votes.chat_mode(message.chat_id))
+        delivery = await rt.votes.chat_delivery(message.chat_id)
+        if delivery != Delivery.CHOOSE:
+            await rt.sessions.update(session_id, delivery=delivery)
         session = await rt.sessions.get(session_id)
         position = await rt.jobs.queue_position(job_id)
         sent = await rt.bot.send_message(
@@ -135,14 +142,20 @@ class ChoreoService:
         rt = self.rt
         found = await rt.sessions.button(token)
         session = await rt.sessions.get(found.session_id) if found is not None else None
-        if session is None or session.chat_id != chat_id:
+        # a version may also be sent again in its owner's private chat (/history there lists all theirs)
+        elsewhere = found is not None and found.action == ButtonAction.RESEND and session is not None \
+            and chat_id == session.owner_id
+        if session is None or (session.chat_id != chat_id and not elsewhere):
             await query.answer(t(lang, "alert_unknown"), show_alert=True)
             return
         if found.action in OWNER_ACTIONS and not await self.choosing.may_choose(session, user_id, found, query):
             return
         async with rt.lock(session.id):
             session = await rt.sessions.get(session.id)
-            await self.choosing.handle_button(session, found, user_id, query)
+            if found.action in (*CHANGE_ACTIONS, ButtonAction.RESEND):
+                await self.editing.handle_button(session, found, user_id, query)
+            else:
+                await self.choosing.handle_button(session, found, user_id, query)
 
     async def session_starters(self, chat_id: int) -> set[int]:
         """Who has an open session in the chat."""
@@ -150,6 +163,15 @@ class ChoreoService:
 
     async def set_chat_mode(self, chat_id: int, mode: PickMode, user_id: int) -> None:
         await self.rt.votes.set_chat_mode(chat_id, mode, user_id)
+
+    async def set_chat_delivery(self, chat_id: int, delivery: Delivery, user_id: int) -> None:
+        """/mode auto (the auto-picked dance at once) or /mode choose, for the chat's new songs."""
+        await self.rt.votes.set_chat_delivery(chat_id, delivery, user_id)
+
+    async def history_message(self, lang: str, private: bool, *, owner_id: int | None = None,
+                              chat_id: int | None = None):
+        """/history: the text and, for dances with versions, a button per version to send it again."""
+        return await self.editing.history_message(lang, private, owner_id=owner_id, chat_id=chat_id)
 
     async def close_chat(self, chat_id: int, reason: str) -> int:
         """The bot left the chat: its open sessions end quietly."""

@@ -29,6 +29,8 @@ def offer_keyboard(lang: str, buttons: list[Button], counts: dict[int, int] | No
     extra = {b.action: b for b in buttons if b.action != ButtonAction.PICK}
     tail = [InlineKeyboardButton(t(lang, f"btn_{action}"), callback_data=extra[action].token)
             for action in (ButtonAction.AUTO, ButtonAction.CANCEL, ButtonAction.CLOSE) if action in extra]
+    if ButtonAction.AUTO_DANCE in extra:  # the first part: the whole auto-picked dance at once
+        rows.append([InlineKeyboardButton(t(lang, "btn_auto_dance"), callback_data=extra[ButtonAction.AUTO_DANCE].token)])
     return InlineKeyboardMarkup(rows + ([tail] if tail else []))
 
 
@@ -46,3 +48,9 @@ def result_keyboard(lang: str, mode: str, buttons: list[Button], song_name: str)
         learn_row(lang, buttons),
         [InlineKeyboardButton(t(lang, "btn_share"), switch_inline_query=song_name[:64])],
     ])
+
+
+def with_change_button(markup: InlineKeyboardMarkup, lang: str, change: Button) -> InlineKeyboardMarkup:
+    """A finished dance's keyboard with "Change a part" as its own row."""
+    return InlineKeyboardMarkup([*markup.inline_keyboard,
+                                 [InlineKeyboardButton(t(lang, "btn_change"), callback_data=change.token)]])

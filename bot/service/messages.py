@@ -16,6 +16,7 @@ from choreo_engine.errors import ChoreoError
 from storage.files import FileCacheRepo
 from storage.rows import Session
 
+from .. import stopwatch
 from ..config import BotSettings
 from ..texts import TEXTS, t
 from .retention import MediaGoneError
@@ -23,6 +24,7 @@ from .retention import MediaGoneError
 log = logging.getLogger(__name__)
 
 PROGRESS_MIN_INTERVAL = 3.0  # seconds between edits of one progress message
+LATER = "progress-later-"  # the name of progress_later's tasks
 
 
 def whose(session: Session) -> str:
@@ -44,6 +46,7 @@ class Messages:
         self.files = files
         # (chat id, progress message id) -> monotonic time of the last edit (message ids are per chat)
         self._last_edit: dict[tuple[int, int], float] = {}
+        self._edits: set[asyncio.Task] = set()  # progress_later's, kept until done
 
     def progress_sent(self, chat_id: int, message_id: int) -> None:
         """A progress message was just sent: its first edit waits its turn."""
@@ -63,6 +66,8 @@ class Messages:
         if wait > 0:
             if not force:
                 return
+            if not asyncio.current_task().get_name().startswith(LATER):  # a wait that holds nothing up is none
+                stopwatch.add(session.chat_id, "progress_edit_wait", wait)
             await asyncio.sleep(wait)
         text = t(session.language, key, song=html.escape(session.song_name), **values) + whose(session)
         self._last_edit[edited] = time.monotonic()
@@ -72,6 +77,18 @@ class Messages:
             raise  # the chat is gone: the job runner closes its sessions
         except TelegramError as exc:  # "not modified", a network hiccup: a progress line is not worth a song
             log.debug("progress edit skipped: %s", exc)
+
+    def progress_later(self, session: Session, key: str, **values) -> None:
+        """A forced :meth:`progress` edit that waits for its turn without holding up the caller."""
+        async def edit() -> None:
+            try:
+                await self.progress(session, key, force=True, **values)
+            except Forbidden:  # the chat is gone; the next job for it closes the session
+                log.info("progress edit: chat %s is gone", session.chat_id)
+
+        task = asyncio.get_running_loop().create_task(edit(), name=f"{LATER}{session.id}")
+        self._edits.add(task)
+        task.add_done_callback(self._edits.discard)
 
     async def report_failure(self, session: Session, exc: Exception) -> None:
         """Tell the chat the song failed: an engine error in the user's words, anything else in general."""

@@ -13,6 +13,7 @@ from storage import Database
 from storage.files import FileCacheRepo
 from storage.jobs import JobRepo
 from storage.sessions import SessionRepo
+from storage.versions import VersionRepo
 from storage.votes import VoteRepo
 
 from ..config import BotSettings
@@ -30,6 +31,7 @@ class Runtime:
     jobs: JobRepo = field(init=False)
     votes: VoteRepo = field(init=False)
     files: FileCacheRepo = field(init=False)
+    versions: VersionRepo = field(init=False)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -37,6 +39,7 @@ class Runtime:
         self.jobs = JobRepo(self.db)
         self.votes = VoteRepo(self.db)
         self.files = FileCacheRepo(self.db)
+        self.versions = VersionRepo(self.db)
 
     def lock(self, session_id: str) -> asyncio.Lock:
         """One change of a session at a time (a button, a cancel, a job's stage)."""

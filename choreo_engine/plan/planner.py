@@ -137,15 +137,23 @@ class Planner:
         )
 
     def candidates(self, ctx: SongContext, segment: int, previous: int | None = None,
-                   n: int = N_CANDIDATES, history: list[int] | None = None) -> CandidateList:
+                   n: int = N_CANDIDATES, history: list[int] | None = None,
+                   next_pick: int | None = None) -> CandidateList:
         """The ``n`` best for one segment, given the previous pick (a Library row) if any.
 
         ``history`` (the picks so far) ranks a move used in the last ``REPEAT_WINDOW``
-        segments lower, as the auto path does.
+        segments lower, as the auto path does. ``next_pick`` (a Library row), when the part
+        after this one is already chosen (changing a part afterwards), makes the transition
+        score the mean of the way in and the way out.
         """
         pool = ctx.pools[segment]
         scores = ctx.unary[segment].copy()
         scores[:, 2] = self._transition(previous, pool)
+        if next_pick is not None:
+            lib = self.library
+            into_next = scoring.transition_harmony(lib.start_poses[next_pick], lib.start_velocities[next_pick],
+                                                   lib.end_poses[pool], lib.end_velocities[pool])
+            scores[:, 2] = (scores[:, 2] + into_next) / 2
         total = scoring.combine(scores, self.weights)
         if history:
             total = total - REPEAT_PENALTY * np.isin(pool, history[-REPEAT_WINDOW:])
