@@ -209,6 +209,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.render import bench_render
 
         _print_json(bench_render(runs=args.runs))
+    elif args.what == "downbeats":
+        from choreo_engine.bench.downbeats import bench_downbeats
+
+        _print_json(bench_downbeats())
     elif args.what == "retrieval":
         from choreo_engine.bench.retrieval import evaluate_all
 
@@ -219,7 +223,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.what == "library":
             _print_json(bench.bench_library(runs=args.runs, songs=args.songs))
         elif args.what == "plan":
-            _print_json(bench.bench_plan(runs=args.runs))
+            _print_json(bench.bench_plan(runs=args.runs, timing=not args.no_timing))
         else:
             _print_json(bench.bench_bot(runs=args.runs))
     else:
@@ -324,10 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "downbeats"])
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tracks", type=int, default=0, help="retrieval: limit the number of tracks (0 = all)")
+    p.add_argument("--no-timing", action="store_true", help="plan: only the choreography metrics, no planning times")
     p.set_defaults(func=cmd_bench)
     return parser
 

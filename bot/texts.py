@@ -76,6 +76,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "This file is silent. Send a song with music in it.",
         "error.no_beat": "I couldn't find a steady beat in this song.",
         "error.empty_library": "My dance library is empty right now. Please try again later.",
+        "offer_section": "<b>{section}</b> · ",
+        "section.intro": "Intro",
+        "section.verse": "Verse",
+        "section.chorus": "Chorus",
+        "section.bridge": "Bridge",
+        "section.outro": "Outro",
     },
     "ko": {
         "help": (
@@ -146,6 +152,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "소리가 없는 파일이에요. 음악이 있는 노래를 보내 주세요.",
         "error.no_beat": "이 노래에서 일정한 박자를 찾지 못했어요.",
         "error.empty_library": "지금은 춤 라이브러리가 비어 있어요. 잠시 후 다시 시도해 주세요.",
+        "offer_section": "<b>{section}</b> · ",
+        "section.intro": "인트로",
+        "section.verse": "벌스",
+        "section.chorus": "코러스",
+        "section.bridge": "브리지",
+        "section.outro": "아웃트로",
     },
 }
 

@@ -81,19 +81,20 @@ def _madmom(song: dict):
         from madmom.features.downbeats import DBNDownBeatTrackingProcessor, RNNDownBeatProcessor
     except Exception:  # not installed: not measured
         return None
-    import soundfile as sf
     import tempfile
 
-    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-        sf.write(tmp.name, song["y"], audio.SAMPLE_RATE)
+    import soundfile as sf
+    import soxr
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:  # madmom reads 16-bit wav at 44.1 kHz
+        sf.write(tmp.name, soxr.resample(song["y"], audio.SAMPLE_RATE, 44_100), 44_100, subtype="PCM_16")
         t0 = time.perf_counter()
         act = RNNDownBeatProcessor()(tmp.name)
         found = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)(act)
         seconds = time.perf_counter() - t0
     downbeats = found[found[:, 1] == 1, 0]
     meter = int(found[:, 1].max()) if len(found) else 4
-    first = int(np.argmax(found[:, 1] == 1)) if len(found) else 0
-    starts = found[first::2 * meter, 0][1:] if False else downbeats[2::2]
+    starts = downbeats[2::2]  # two bars to a part from the first downbeat, the lead-in joining the first
     return score(song, downbeats, starts, meter), seconds
 
 

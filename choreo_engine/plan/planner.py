@@ -19,8 +19,9 @@ scores plus the choreography terms (points of combined score, :mod:`.motifs`):
   ``REPEAT_PENALTY`` - except an intended motif repeat.
 
 Motif and repetition depend on the path, not just the previous state, so each state carries
-the history of its best path (the standard approximation of a higher-order Viterbi; the
-pairwise terms - transition and style - are exact). ``legacy=True`` is the planner before
+the histories of its ``BEAM`` best paths (an approximation of a higher-order Viterbi, checked
+against an exhaustive search on a small case; the pairwise terms - transition and style - are
+exact). ``legacy=True`` is the planner before
 bars and sections (no motif or style terms, loudness in dB above the floor), kept for
 ``choreo bench plan``'s side-by-side.
 """
@@ -44,6 +45,10 @@ POOL = 48
 # it is 0.09 (`choreo bench plan`), for 1 point less music similarity and smoother transitions.
 REPEAT_WINDOW = 16
 REPEAT_PENALTY = 40.0  # points of combined score
+# Paths kept into each state of the auto path's Viterbi search: with 1 (a plain Viterbi) the
+# motif bonus is missed when the best path into the earlier part's state is not the one whose
+# move comes back; the small exhaustive check in tests/plan/test_choreography.py needs 2-3.
+BEAM = 4
 
 
 @dataclass
@@ -270,9 +275,12 @@ class Planner:
                     total[p, cur == motif_row] += motifs.MOTIF_BONUS
                 if mask.any():
                     total[p, mask] -= REPEAT_PENALTY
-            arg = np.argmax(total, axis=0)
-            best = total[arg, np.arange(len(cur))]
-            paths = [paths[a] + [int(c)] for a, c in zip(arg, cur)]
+            # keep the BEAM best paths into each state: the motif and repetition terms look back
+            # along the path, so the best path into a state need not be the best one to extend
+            k = min(BEAM, len(paths))
+            arg = np.argsort(-total, axis=0, kind="stable")[:k]  # (k, C)
+            best = total[arg, np.arange(len(cur))[None, :]].ravel()
+            paths = [paths[a] + [int(c)] for a, c in zip(arg.ravel(), np.tile(cur, k))]
         return paths[int(np.argmax(best))][len(history):]
 
     def path_objective(self, ctx: SongContext, path: list[int]) -> float:
