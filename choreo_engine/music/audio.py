@@ -11,7 +11,9 @@ the whole song ``[0, duration]`` in order with no gaps or overlaps: the first se
 the lead-in before the first counted downbeat (the pickup beats, at most a bar's worth), each
 segment ends where the next begins (at its first downbeat), and the tail after the last full
 group of bars is merged into the last segment. Where the bar's phase shifts inside a song (an
-odd bar), the count restarts at the new downbeat.
+odd bar), the count restarts at the new downbeat; the piece before it joins the part before when
+that part stays under two counts, else it is a part of its own (whole bars, at least one).
+Where no downbeat is heard for two counts (a break), the count goes on from the last one.
 
 Loudness levels (the energy scale)
 ----------------------------------
@@ -350,19 +352,37 @@ def segment_beats(beats: np.ndarray, duration: float, beats_per_segment: int = B
 
 
 def count_starts(downbeats: np.ndarray, n_beats: int, meter: int, beats_per_segment: int = BEATS_PER_SEGMENT) -> np.ndarray:
-    """Beat indices where a count (segment) starts: every ``bars_per_segment``-th downbeat,
-    restarting at a downbeat whose bar phase moved (see the module docstring)."""
-    bars = max(1, round(beats_per_segment / 4))
-    length = bars * meter
+    """Beat indices where a count (segment) starts: every ``bars_per_segment``-th downbeat; where
+    the bar's phase moves, the count restarts at the new downbeat and the piece shorter than a
+    count before it joins the part before (see the module docstring)."""
+    length = max(1, round(beats_per_segment / 4)) * meter
     starts: list[int] = []
-    for d in np.asarray(downbeats, dtype=int):
-        if not starts or d - starts[-1] >= length or (d - starts[-1]) % meter:
-            if starts and (d - starts[-1]) % meter and d - starts[-1] < meter:
-                continue  # a phase move closer than a bar to the last start: keep the count
-            starts.append(int(d))
+    for d in (int(v) for v in np.asarray(downbeats, dtype=int)):
+        if not starts or d - starts[-1] >= length:
+            starts.append(d)
+        elif (d - starts[-1]) % meter:
+            if len(starts) > 1 and d - starts[-2] < 2 * length:
+                starts[-1] = d  # the piece joins the part before
+            elif d - starts[-1] >= meter:
+                starts.append(d)  # that part is long enough: the piece is a part of whole bars
+            else:
+                starts[-1] = d
+    while len(starts) > 1 and n_beats - starts[-1] < length:
+        starts.pop()  # the tail joins the last part (split below if that makes it two counts)
     if not starts:
-        starts = list(range(0, n_beats, length))
-    return np.asarray(starts, dtype=int)
+        starts = [0]
+    # where no downbeat was heard for two counts or more (a quiet passage, a break) the count
+    # goes on from the last one: a part every count, the last piece under two counts
+    out: list[int] = []
+    for a, b in zip(starts, starts[1:] + [n_beats]):
+        out.append(a)
+        k = a + length
+        while b - k >= length:
+            out.append(k)
+            k += length
+    while out[0] >= 2 * length:
+        out.insert(0, out[0] - length)
+    return np.asarray(out, dtype=int)
 
 
 def segment_at(beats: np.ndarray, duration: float, starts: np.ndarray, min_beats: int) -> list[tuple[float, float, np.ndarray]]:
@@ -374,8 +394,6 @@ def segment_at(beats: np.ndarray, duration: float, starts: np.ndarray, min_beats
     starts[0] = 0  # the lead-in and the pickup belong to the first count
     while len(starts) > 1 and len(beats) - starts[-1] < min_beats:
         starts.pop()
-    while len(starts) > 1 and starts[1] < min_beats // 2:
-        starts.pop(1)  # a pickup of more than half a count starts its own part; less joins the first
     out = []
     for i, first in enumerate(starts):
         last = starts[i + 1] if i + 1 < len(starts) else len(beats)
