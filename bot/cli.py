@@ -32,7 +32,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _print_json({"song": str(args.song), **analysis.to_dict()})
         return 0
     print(f"{Path(args.song).name}: {analysis.duration:.1f} s, {analysis.tempo:.1f} BPM, "
-          f"{len(analysis.beats)} beats, {len(analysis.segments)} segments of {analysis.beats_per_segment} beats")
+          f"{len(analysis.beats)} beats, {analysis.meter}/4, {len(analysis.segments)} segments")
+    print("  sections: " + ", ".join(f"{s.label} (group {s.group}) {s.start:.1f}-{s.stop:.1f} s" for s in analysis.sections))
     for seg in analysis.segments:
         levels = "".join(str(v) if v < 10 else "X" for v in seg.loudness_levels)
         print(f"  {seg.index + 1:>3}  {seg.start:7.2f}-{seg.end:7.2f} s  {len(seg.beats):>2} beats  loudness {levels}")
