@@ -110,7 +110,7 @@ def split_sections(similarity: np.ndarray, features: np.ndarray | None = None) -
     import librosa
 
     n = len(similarity)
-    k = int(np.clip(round(n / SEGMENTS_PER_SECTION), 1, max(1, n // MIN_SECTION_SEGMENTS)))
+    k = int(np.clip(np.ceil(n / SEGMENTS_PER_SECTION), 1, max(1, n // MIN_SECTION_SEGMENTS)))
     if k <= 1 or n < 2 * MIN_SECTION_SEGMENTS:
         return [(0, n)]
     data = similarity if features is None else features

@@ -24,9 +24,10 @@ def repeat_song():
     """A B A from a real song, 8 bars each cut on its downbeats: analysis and descriptors."""
     y = audio.decode(shared(*VIBE_ACE), max_seconds=None)
     sr = audio.SAMPLE_RATE
-    bars = audio.analyze(y).downbeat_times
-    a = y[int(bars[2] * sr): int(bars[10] * sr)]
-    b = y[int(bars[10] * sr): int(bars[18] * sr)]
+    whole = audio.analyze(y)
+    beats, first = whole.beats, int(whole.downbeats[1])  # 32 beats from a downbeat: 8 bars of 4
+    a = y[int(beats[first] * sr): int(beats[first + 32] * sr)]
+    b = y[int(beats[first + 32] * sr): int(beats[first + 64] * sr)]
     song = np.concatenate([a, b, a])
     analysis = audio.analyze(song)
     assert any(s is not None for s in analysis.motif_sources()), "the repeat must be found to test motifs"
