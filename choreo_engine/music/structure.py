@@ -76,13 +76,13 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / (np.linalg.norm(x, axis=-1, keepdims=True) + 1e-9)
 
 
-def segment_similarity(y: np.ndarray, analysis, sr: int, hop_length: int) -> np.ndarray:
+def segment_similarity(y: np.ndarray, analysis, sr: int, hop_length: int, power: np.ndarray | None = None) -> np.ndarray:
     """(S, S) similarity of the song's segments (chroma sequence and timbre, see the module doc)."""
     import librosa
 
     segments = analysis.segments
     count = min(len(s.beats) for s in segments)
-    stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2
+    stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2 if power is None else power
     chroma = librosa.feature.chroma_stft(S=stft, sr=sr, hop_length=hop_length)
     mfcc = librosa.feature.mfcc(S=librosa.power_to_db(librosa.feature.melspectrogram(S=stft, sr=sr, n_mels=64)),
                                 n_mfcc=13)[1:]
@@ -176,12 +176,13 @@ def label_sections(runs: list[tuple[int, int]], groups: list[int], loudness: lis
     return labels
 
 
-def find_sections(y: np.ndarray, analysis, sr: int, hop_length: int) -> list[Section]:
-    """The labelled sections of an analysed song (its segments must be set)."""
+def find_sections(y: np.ndarray, analysis, sr: int, hop_length: int, power: np.ndarray | None = None) -> list[Section]:
+    """The labelled sections of an analysed song (its segments must be set); ``power`` is the
+    song's |STFT|^2 when already computed."""
     segments = analysis.segments
     if len(segments) < 2 * MIN_SECTION_SEGMENTS:
         return [Section("verse", 0, 0, len(segments), 0.0, analysis.duration)]
-    similarity = segment_similarity(y, analysis, sr, hop_length)
+    similarity = segment_similarity(y, analysis, sr, hop_length, power)
     runs = split_sections(similarity)
     groups = repeat_groups(similarity, runs)
     db = np.asarray(analysis.beat_loudness_db, dtype=float)
