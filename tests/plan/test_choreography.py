@@ -119,7 +119,7 @@ def test_auto_path_is_the_exhaustive_optimum_on_a_small_case(loaded, repeat_song
     small = audio.SongAnalysis(analysis.duration, analysis.sr, analysis.tempo, analysis.beats, segments,
                                sections=sections)
     planner = Planner(loaded.library, loaded.index, legacy=legacy)
-    ctx = _cut_pools(planner.prepare(small, descriptors[:6]), keep=3)
+    ctx = _cut_pools(planner.prepare(small, descriptors[:6]), keep=4)
     assert legacy or ctx.sources == [None, None, None, None, 0, 1]
     paths = itertools.product(*[p.tolist() for p in ctx.pools])
     best = max(planner.path_objective(ctx, list(p)) for p in paths)
