@@ -18,7 +18,6 @@ from choreo_engine.plan import metrics
 from choreo_engine.dance import pose
 from choreo_engine.bench.common import DANCER, VIBE_ACE, shared_tracks, summarize
 from choreo_engine.errors import ChoreoError
-from choreo_engine.dance.composition import compose_dance
 from choreo_engine.music.index import MusicIndex
 from choreo_engine.dance.library import Library, LibrarySegment, load_poses
 from choreo_engine.plan.planner import Planner
@@ -126,49 +125,47 @@ def _plan_time(library: Library, song: choreography.AnalysedSong, runs: int) -> 
     return {"library_segments": len(library), "seconds": summarize(times)}
 
 
-def _bas(analysis, dance: np.ndarray, fps: float) -> tuple[float, float]:
-    kin = metrics.dance_beats(dance, fps)
-    return (metrics.bas_music_to_dance(analysis.beats, kin), metrics.bas_dance_to_music(analysis.beats, kin))
+def bench_plan(runs: int = 3, random_paths: int = 5, timing: bool = True) -> dict:
+    """Planning time on large libraries (``timing``) and the choreography metrics over every shared
+    track: auto path, random paths, the old planner (:mod:`choreo_engine.bench.plan_quality`)."""
+    from choreo_engine.bench import plan_quality
 
-
-def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
     settings = Settings.from_env()
     if asyncio.run(starter_library.ensure_library(settings)) is not None:
         asyncio.run(library_admin.add_videos([shared_data_dir().joinpath(*DANCER)], settings=settings))
     loaded = choreography.loaded_library(settings)
-    with tempfile.TemporaryDirectory() as tmp:
-        song = choreography.analyse_song(_three_minute_song(Path(tmp)), settings)
-    result: dict = {
-        "benchmark": "plan",
-        "song_seconds": 180,
-        "song_segments": len(song.analysis.segments),
-        "base_library_segments": len(loaded.library),
-        "planning": [_plan_time(replicate_library(loaded.library, n), song, runs if n < 50_000 else max(1, runs - 1))
-                     for n in (3_000, 100_000)],
-    }
+    result: dict = {"benchmark": "plan", "base_library_segments": len(loaded.library)}
+    if timing:
+        with tempfile.TemporaryDirectory() as tmp:
+            song = choreography.analyse_song(_three_minute_song(Path(tmp)), settings)
+        result.update({
+            "song_seconds": 180,
+            "song_segments": len(song.analysis.segments),
+            "planning": [_plan_time(replicate_library(loaded.library, n), song, runs if n < 50_000 else max(1, runs - 1))
+                         for n in (3_000, 100_000)],
+        })
 
-    # Beat alignment on the shared tracks: auto path vs random paths vs the library's own pairs.
-    fps = 30.0
-    auto_bas, random_bas, repetition, skipped = [], [], [], []
     rng = np.random.default_rng(0)
     cache: dict = {}
-    planner = loaded.planner
+    per_track, skipped = {}, []
     for track in shared_tracks():
         try:
-            s = choreography.analyse_song(track, settings)
+            y, analysis = audio.load_and_analyze(track, settings.max_song_seconds, settings.beats_per_segment)
         except ChoreoError:  # e.g. too short for one segment: listed in the output
             skipped.append(track.name)
             continue
-        ctx = planner.prepare(s.analysis, s.descriptors)
-        if any(len(p) == 0 for p in ctx.pools):
+        descriptors = features.describe_segments(y, analysis.segments, kind=settings.descriptor)
+        found = plan_quality.track_metrics(y, analysis, descriptors, loaded.library, loaded.index,
+                                           loaded.planner.weights, rng, random_paths, cache)
+        if not found:
             skipped.append(track.name)
             continue
-        auto = planner.auto_path(ctx)
-        repetition.append(metrics.repetition_ratio(auto))
-        auto_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, auto, fps, cache), fps))
-        for _ in range(random_paths):
-            path = [int(rng.choice(p)) for p in ctx.pools]
-            random_bas.append(_bas(s.analysis, compose_dance(s.analysis, loaded.library, path, fps, cache), fps))
+        per_track[track.name] = {"tempo": round(analysis.tempo, 1), "meter": analysis.meter,
+                                 "sections": " ".join(f"{s.label}{s.group}" for s in analysis.sections),
+                                 **{v: {k: None if x is None else round(x, 4) for k, x in m.items()}
+                                    for v, m in found.items()}}
+    result["choreography"] = plan_quality.summarize_tracks(per_track)
+    result["per_track"] = per_track
     own = []
     by_clip: dict[int, list[LibrarySegment]] = {}
     for seg in loaded.library.segments:
@@ -185,11 +182,8 @@ def bench_plan(runs: int = 3, random_paths: int = 10) -> dict:
         return {"music_to_dance": round(float(a[:, 0].mean()), 4), "dance_to_music": round(float(a[:, 1].mean()), 4),
                 "n": len(values)}
 
-    result["beat_alignment"] = {"auto_path": table(auto_bas), "random_paths": table(random_bas),
-                                "library_original_pairs": table(own), "sigma_seconds": metrics.SIGMA_SECONDS,
+    result["beat_alignment"] = {"library_original_pairs": table(own), "sigma_seconds": metrics.SIGMA_SECONDS,
                                 "speed_smoothing_seconds": metrics.SPEED_SMOOTHING_SECONDS}
-    # share of the auto path's parts that reuse a move, mean over the tracks
-    result["auto_path_repetition_ratio"] = round(float(np.mean(repetition)), 4)
     result["tracks_skipped"] = skipped
     return result
 

@@ -32,7 +32,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _print_json({"song": str(args.song), **analysis.to_dict()})
         return 0
     print(f"{Path(args.song).name}: {analysis.duration:.1f} s, {analysis.tempo:.1f} BPM, "
-          f"{len(analysis.beats)} beats, {len(analysis.segments)} segments of {analysis.beats_per_segment} beats")
+          f"{len(analysis.beats)} beats, {analysis.meter}/4, {len(analysis.segments)} segments")
+    print("  sections: " + ", ".join(f"{s.label} (group {s.group}) {s.start:.1f}-{s.stop:.1f} s" for s in analysis.sections))
     for seg in analysis.segments:
         levels = "".join(str(v) if v < 10 else "X" for v in seg.loudness_levels)
         print(f"  {seg.index + 1:>3}  {seg.start:7.2f}-{seg.end:7.2f} s  {len(seg.beats):>2} beats  loudness {levels}")
@@ -246,6 +247,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.practice import bench_practice
 
         _print_json(bench_practice(runs=args.runs, song=args.song))
+    elif args.what == "downbeats":
+        from choreo_engine.bench.downbeats import bench_downbeats
+
+        _print_json(bench_downbeats())
     elif args.what == "retrieval":
         from choreo_engine.bench.retrieval import evaluate_all
 
@@ -268,7 +273,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.what == "library":
             _print_json(bench.bench_library(runs=args.runs, songs=args.songs))
         elif args.what == "plan":
-            _print_json(bench.bench_plan(runs=args.runs))
+            _print_json(bench.bench_plan(runs=args.runs, timing=not args.no_timing))
         else:
             _print_json(bench.bench_bot(runs=args.runs))
     else:
@@ -378,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats"])
     p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
@@ -390,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", help="soak: data directory budget, e.g. 2GB (default: CHOREO_DATA_BUDGET)")
     p.add_argument("--sweep-minutes", type=float, default=0, help="soak: sweep interval (default: CHOREO_SWEEP_MINUTES)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-timing", action="store_true", help="plan: only the choreography metrics, no planning times")
     p.set_defaults(func=cmd_bench)
     return parser
 

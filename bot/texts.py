@@ -118,6 +118,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "mode_set_auto": "⚡ Songs in this chat now get the auto-picked dance at once; change any part afterwards with ✏️.",
         "mode_set_choose": "Songs in this chat now offer six moves per part to choose from.",
         "mode_usage_all": "Use /mode vote or /mode owner (who picks), /mode auto or /mode choose (the dance at once, or part by part).",
+        "offer_section": "<b>{section}</b> · ",
+        "section.intro": "Intro",
+        "section.verse": "Verse",
+        "section.chorus": "Chorus",
+        "section.bridge": "Bridge",
+        "section.outro": "Outro",
     },
     "ko": {
         "help": (
@@ -228,6 +234,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "mode_set_auto": "⚡ 이 채팅의 노래는 이제 자동으로 고른 춤을 바로 받아요. 나중에 ✏️로 파트를 바꿀 수 있어요.",
         "mode_set_choose": "이 채팅의 노래는 이제 파트마다 동작 6개 중에서 골라요.",
         "mode_usage_all": "/mode vote 또는 /mode owner (누가 고르는지), /mode auto 또는 /mode choose (춤을 바로, 또는 파트별로)를 사용하세요.",
+        "offer_section": "<b>{section}</b> · ",
+        "section.intro": "인트로",
+        "section.verse": "벌스",
+        "section.chorus": "코러스",
+        "section.bridge": "브리지",
+        "section.outro": "아웃트로",
     },
 }
 

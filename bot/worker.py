@@ -16,7 +16,6 @@ import numpy as np
 
 from choreo_engine.music import audio, features
 from choreo_engine.dance.library import file_sha256
-from choreo_engine.plan.planner import REPEAT_WINDOW
 from choreo_engine.settings import Settings
 
 from . import choreography
@@ -132,9 +131,9 @@ def change_offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: 
     t0 = time.perf_counter()
     loaded, song, ctx = _context(analysis, descriptors, settings)
     rows = _rows(loaded, picked_ids)
-    # the moves danced around this part (not its own) count as recently used
-    nearby = [r for j, r in enumerate(rows) if j != idx and abs(j - idx) <= REPEAT_WINDOW // 2]
-    options = loaded.planner.candidates(ctx, idx, rows[idx - 1] if idx > 0 else None, history=nearby,
+    # the picks before this part, in order: the planner reads the repetition window and the
+    # motif (the move of the part this one repeats) from them
+    options = loaded.planner.candidates(ctx, idx, rows[idx - 1] if idx > 0 else None, history=rows[:idx],
                                         next_pick=rows[idx + 1] if idx + 1 < len(rows) else None)
     return _offered(loaded, song, idx, options, song_path, out_path, {"planning": time.perf_counter() - t0})
 

@@ -34,6 +34,15 @@ def whose(session: Session) -> str:
     return t(session.language, "owner_suffix", owner=html.escape(session.owner_name))
 
 
+def section_prefix(lang: str, analysis: dict, idx: int) -> str:
+    """"Chorus · " for a part in a chorus; nothing for analyses stored before sections."""
+    for section in analysis.get("sections", []):
+        if section["first_segment"] <= idx < section["end_segment"]:
+            key = f"section.{section['label']}"
+            return t(lang, "offer_section", section=t(lang, key)) if key in TEXTS["en"] else ""
+    return ""
+
+
 def fmt_time(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}:{s:02d}"

@@ -22,7 +22,7 @@ from storage.rows import ButtonAction, Delivery, Job, JobKind, PickMode, Result,
 from .. import stopwatch, worker
 from ..texts import t
 from . import keyboards, practice
-from .messages import PROGRESS_MIN_INTERVAL, Messages, fmt_time, whose
+from .messages import PROGRESS_MIN_INTERVAL, Messages, fmt_time, section_prefix, whose
 from .retention import MediaGoneError
 from .runtime import Runtime
 
@@ -161,7 +161,7 @@ class Stages:
             return
         lang = session.language
         seg = analysis["segments"][idx]
-        caption = t(lang, "offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
+        caption = section_prefix(lang, analysis, idx) + t(lang, "offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
                     end=fmt_time(seg["end"]), song=html.escape(session.song_name)) + whose(session)
         if session.mode == PickMode.VOTE:
             caption += t(lang, "vote_hint", minutes=max(1, round(rt.settings.vote_timeout_seconds / 60)))

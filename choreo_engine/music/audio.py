@@ -1,14 +1,30 @@
-"""Decode anything with sound in it; beats; 8-beat segments; per-beat loudness levels.
+"""Decode anything with sound in it; beats, bars, 8-count segments and sections; per-beat loudness levels.
 
 Pipeline step 1 (cut the song into beat units) and the loudness half of step 5.
 
 Segmentation rule
 -----------------
-Beats are grouped ``beats_per_segment`` at a time from the first beat. Segments cover the
-whole song ``[0, duration]`` in order with no gaps or overlaps: the first segment also holds the
-lead-in before the first beat, each segment ends where the next begins (at its first beat), and
-the tail after the last full group - fewer beats than one segment - is merged into the last
-segment, which then has between ``beats_per_segment`` and ``2 * beats_per_segment - 1`` beats.
+Segments are whole bars, counted from the downbeats (:mod:`.bars`): ``beats_per_segment`` 8
+makes two bars of 4 (a dancer's 8-count) and, in waltz time, two bars of 3 (a 6-count, the
+waltz's basic figure; ``bars_per_segment`` = ``round(beats_per_segment / 4)``). Segments cover
+the whole song ``[0, duration]`` in order with no gaps or overlaps: the first segment also holds
+the lead-in before the first counted downbeat (the pickup beats, at most a bar's worth), each
+segment ends where the next begins (at its first downbeat), and the tail after the last full
+group of bars is merged into the last segment. Where the bar's phase shifts inside a song (an
+odd bar), the count restarts at the new downbeat; the piece before it joins the part before when
+that part stays under two counts, else it is a part of its own (whole bars, at least one).
+Where no downbeat is heard for two counts (a break), the count goes on from the last one.
+
+Loudness levels (the energy scale)
+----------------------------------
+Per beat, 0..10 by the beat's rank among the song's own beats (its loudness quantile), so song
+loudness and motion size - 0..10 by library quantiles (:mod:`choreo_engine.dance.motion`) - are
+on one scale: both spread evenly over 0..10, and the loudest tenth of the song asks for the
+largest tenth of the moves. dB above the floor (:func:`loudness_levels_db`, the old scale) put
+98 % of the shared tracks' beats at 0-5 while moves spread over 0-10, so every fit favoured calm
+moves. A song with little dynamic range (under ``DYNAMIC_RANGE_DB`` between its 10th and 90th
+percentile beat) has its levels pulled toward the middle in proportion, so noise in a flat song
+does not ask for the extremes.
 """
 
 from __future__ import annotations
@@ -29,12 +45,13 @@ from ..errors import (
     TooShortError,
 )
 from ..ffmpeg import probe_duration
+from .structure import Section, motif_sources
 
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512
 DEFAULT_MAX_SECONDS = 600.0
 BEATS_PER_SEGMENT = 8
-# Loudness levels: dB above the song's floor, clipped to 0-30 dB, in 3 dB steps -> 0..10.
+# Old loudness levels: dB above the song's floor, clipped to 0-30 dB, in 3 dB steps -> 0..10.
 LEVEL_STEP_DB = 3.0
 LEVEL_MAX_DB = 30.0
 # The song's floor is this percentile of its frame loudness, counting only frames within
@@ -43,6 +60,8 @@ FLOOR_PERCENTILE = 10.0
 FLOOR_RANGE_DB = 30.0
 # Peak below this (about -90 dBFS) is digital silence.
 SILENCE_PEAK = 3e-5
+# A song whose 10th-90th percentile beats differ by less than this uses part of the 0..10 range.
+DYNAMIC_RANGE_DB = 12.0
 
 
 @dataclass
@@ -87,24 +106,49 @@ class SongAnalysis:
     beats_per_segment: int = BEATS_PER_SEGMENT
     floor_db: float = 0.0
     beat_loudness_db: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    meter: int = 4  # beats to a bar
+    downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # indices into beats
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def downbeat_times(self) -> np.ndarray:
+        return self.beats[self.downbeats] if len(self.downbeats) else np.zeros(0)
+
+    def section_of(self, segment: int) -> Section | None:
+        for section in self.sections:
+            if section.first <= segment < section.end:
+                return section
+        return None
+
+    def motif_sources(self) -> list[int | None]:
+        """Per segment, the earlier segment it repeats (same place in an earlier section of its
+        repeat group), or None: where the dance may bring its motif back."""
+        return motif_sources(self.sections, len(self.segments))
 
     @classmethod
     def from_dict(cls, doc: dict, sr: int = SAMPLE_RATE) -> "SongAnalysis":
-        """The inverse of :meth:`to_dict` (times rounded to 0.1 ms)."""
+        """The inverse of :meth:`to_dict` (times rounded to 0.1 ms); analyses stored before bars
+        and sections load with meter 4, no downbeats and no sections."""
         segments = [
             Segment(s["index"], s["start"], s["end"], np.array(s["beats"], dtype=float),
                     np.array(s["loudness_levels"], dtype=int))
             for s in doc["segments"]
         ]
         return cls(doc["duration"], sr, doc["tempo"], np.array(doc["beats"], dtype=float), segments,
-                   doc.get("beats_per_segment", BEATS_PER_SEGMENT))
+                   doc.get("beats_per_segment", BEATS_PER_SEGMENT),
+                   meter=int(doc.get("meter", 4)),
+                   downbeats=np.array(doc.get("downbeats", []), dtype=int),
+                   sections=[Section.from_dict(d) for d in doc.get("sections", [])])
 
     def to_dict(self) -> dict:
         return {
             "duration": round(self.duration, 4),
             "tempo": round(self.tempo, 2),
             "beats_per_segment": self.beats_per_segment,
+            "meter": self.meter,
             "beats": [round(float(b), 4) for b in self.beats],
+            "downbeats": [int(i) for i in self.downbeats],
+            "sections": [s.to_dict() for s in self.sections],
             "segments": [s.to_dict() for s in self.segments],
         }
 
@@ -181,11 +225,14 @@ def decode(
 # --------------------------------------------------------------------------- analysis
 
 
-def frame_loudness_db(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> np.ndarray:
-    """Per-frame loudness in dB (power of the STFT, as the original), one value per hop."""
+def frame_loudness_db(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH,
+                      spec: np.ndarray | None = None) -> np.ndarray:
+    """Per-frame loudness in dB (power of the STFT, as the original), one value per hop;
+    ``spec`` is the song's |STFT|^2 when already computed."""
     import librosa
 
-    spec = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2
+    if spec is None:
+        spec = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop_length)) ** 2
     power = spec.mean(axis=0)
     return 10.0 * np.log10(np.maximum(power, 1e-12))
 
@@ -196,10 +243,23 @@ def song_floor_db(frame_db: np.ndarray) -> float:
     return float(np.percentile(audible, FLOOR_PERCENTILE))
 
 
-def loudness_levels(beat_db: np.ndarray, floor_db: float) -> np.ndarray:
-    """dB above the floor, clipped to 0-30 dB, in 3 dB steps -> integers 0..10."""
+def loudness_levels_db(beat_db: np.ndarray, floor_db: float) -> np.ndarray:
+    """The old scale: dB above the floor, clipped to 0-30 dB, in 3 dB steps -> integers 0..10."""
     above = np.clip(np.asarray(beat_db) - floor_db, 0.0, LEVEL_MAX_DB)
     return np.floor(above / LEVEL_STEP_DB + 1e-9).astype(int)
+
+
+def loudness_levels(beat_db: np.ndarray) -> np.ndarray:
+    """Each beat's loudness quantile within the song -> integers 0..10 (see the module doc)."""
+    beat_db = np.asarray(beat_db, dtype=float)
+    if len(beat_db) < 2:
+        return np.full(len(beat_db), 5, dtype=int)
+    from scipy.stats import rankdata
+
+    quantile = (rankdata(beat_db) - 1) / (len(beat_db) - 1)  # 0..1, ties share a rank
+    p10, p90 = np.percentile(beat_db, [10, 90])
+    spread = float(np.clip((p90 - p10) / DYNAMIC_RANGE_DB, 0.0, 1.0))
+    return np.clip(np.round(5.0 + (quantile * 10.0 - 5.0) * spread), 0, 10).astype(int)
 
 
 # Tempo search range and the range the beat grid is folded into: a 60 BPM ballad is counted
@@ -290,16 +350,58 @@ def _regularize_beats(beats: np.ndarray, duration: float) -> np.ndarray:
 
 
 def segment_beats(beats: np.ndarray, duration: float, beats_per_segment: int = BEATS_PER_SEGMENT) -> list[tuple[float, float, np.ndarray]]:
-    """Group beats into segments covering ``[0, duration]`` (see the module docstring)."""
-    n_full = len(beats) // beats_per_segment
-    if n_full == 0:
-        raise TooShortError(beats=beats_per_segment)
+    """Group beats ``beats_per_segment`` at a time from the first beat (no bar grid known)."""
+    return segment_at(beats, duration, np.arange(0, len(beats), beats_per_segment), beats_per_segment)
+
+
+def count_starts(downbeats: np.ndarray, n_beats: int, meter: int, beats_per_segment: int = BEATS_PER_SEGMENT) -> np.ndarray:
+    """Beat indices where a count (segment) starts: every ``bars_per_segment``-th downbeat; where
+    the bar's phase moves, the count restarts at the new downbeat and the piece shorter than a
+    count before it joins the part before (see the module docstring)."""
+    length = max(1, round(beats_per_segment / 4)) * meter
+    starts: list[int] = []
+    for d in (int(v) for v in np.asarray(downbeats, dtype=int)):
+        if not starts or d - starts[-1] >= length:
+            starts.append(d)
+        elif (d - starts[-1]) % meter:
+            if len(starts) > 1 and d - starts[-2] < 2 * length:
+                starts[-1] = d  # the piece joins the part before
+            elif d - starts[-1] >= meter:
+                starts.append(d)  # that part is long enough: the piece is a part of whole bars
+            else:
+                starts[-1] = d
+    while len(starts) > 1 and n_beats - starts[-1] < length:
+        starts.pop()  # the tail joins the last part (split below if that makes it two counts)
+    if not starts:
+        starts = [0]
+    # where no downbeat was heard for two counts or more (a quiet passage, a break) the count
+    # goes on from the last one: a part every count, the last piece under two counts
+    out: list[int] = []
+    for a, b in zip(starts, starts[1:] + [n_beats]):
+        out.append(a)
+        k = a + length
+        while b - k >= length:
+            out.append(k)
+            k += length
+    while out[0] >= 2 * length:
+        out.insert(0, out[0] - length)
+    return np.asarray(out, dtype=int)
+
+
+def segment_at(beats: np.ndarray, duration: float, starts: np.ndarray, min_beats: int) -> list[tuple[float, float, np.ndarray]]:
+    """Segments covering ``[0, duration]`` that begin at the beat indices ``starts``; the lead-in
+    joins the first segment and a last group shorter than ``min_beats`` joins the one before."""
+    starts = [int(s) for s in starts if 0 <= s < len(beats)]
+    if len(beats) < min_beats or not starts:
+        raise TooShortError(beats=min_beats)
+    starts[0] = 0  # the lead-in and the pickup belong to the first count
+    while len(starts) > 1 and len(beats) - starts[-1] < min_beats:
+        starts.pop()
     out = []
-    for i in range(n_full):
-        first = i * beats_per_segment
-        last = len(beats) if i == n_full - 1 else first + beats_per_segment
+    for i, first in enumerate(starts):
+        last = starts[i + 1] if i + 1 < len(starts) else len(beats)
         start = 0.0 if i == 0 else float(beats[first])
-        end = duration if i == n_full - 1 else float(beats[last])
+        end = duration if i + 1 == len(starts) else float(beats[last])
         out.append((start, end, beats[first:last]))
     return out
 
@@ -310,8 +412,10 @@ def analyze(
     beats_per_segment: int = BEATS_PER_SEGMENT,
     hop_length: int = HOP_LENGTH,
 ) -> SongAnalysis:
-    """Tempo, beats, segments of ``beats_per_segment`` beats and their loudness levels."""
+    """Tempo, beats, bars, segments of whole bars, sections and the loudness levels."""
+    from .bars import estimate_bars, power_spectrogram
     from .compiled import ensure_compiled
+    from .structure import find_sections  # noqa: F401 (imported late like bars)
 
     ensure_compiled()
     duration = len(y) / sr
@@ -322,7 +426,8 @@ def analyze(
     if len(beats) < beats_per_segment:
         raise TooShortError(beats=beats_per_segment)
 
-    frame_db = frame_loudness_db(y, sr, hop_length)
+    spec = power_spectrogram(y, hop_length)  # one STFT for loudness, bars and sections
+    frame_db = frame_loudness_db(y, sr, hop_length, spec)
     floor = song_floor_db(frame_db)
     frame_times = np.arange(len(frame_db)) * hop_length / sr
     # Each beat's loudness: mean power over the frames from this beat to the next.
@@ -333,15 +438,22 @@ def analyze(
     for i in range(len(beats)):
         lo, hi = idx[i], max(idx[i + 1], idx[i] + 1)
         beat_db[i] = 10.0 * np.log10(max(power[lo:hi].mean(), 1e-12))
-    levels = loudness_levels(beat_db, floor)
+    levels = loudness_levels(beat_db)
 
+    bars = estimate_bars(y, beats, sr, hop_length, power=spec)
+    starts = count_starts(bars.downbeats, len(beats), bars.meter, beats_per_segment)
+    min_beats = max(1, round(beats_per_segment / 4)) * bars.meter
     segments = []
-    for i, (start, end, seg_beats) in enumerate(segment_beats(beats, duration, beats_per_segment)):
-        first = i * beats_per_segment
+    first = 0
+    for i, (start, end, seg_beats) in enumerate(segment_at(beats, duration, starts, min_beats)):
         segments.append(
             Segment(i, start, end, np.asarray(seg_beats, dtype=float), levels[first : first + len(seg_beats)])
         )
-    return SongAnalysis(duration, sr, tempo, beats, segments, beats_per_segment, floor, beat_db)
+        first += len(seg_beats)
+    analysis = SongAnalysis(duration, sr, tempo, beats, segments, beats_per_segment, floor, beat_db,
+                            bars.meter, bars.downbeats)
+    analysis.sections = find_sections(y, analysis, sr, hop_length, spec)
+    return analysis
 
 
 def load_and_analyze(

@@ -84,3 +84,44 @@ def repetition_ratio(picks: list[int] | np.ndarray) -> float:
     if not picks:
         raise ValueError("picks must not be empty")
     return 1.0 - len(set(picks)) / len(picks)
+
+
+# --------------------------------------------------------------------------- choreography
+
+
+def downbeat_share(part_starts: np.ndarray, downbeats: np.ndarray, tolerance: float = 0.07) -> float:
+    """Share of part starts (after the first, which holds the lead-in) within ``tolerance`` s of a downbeat."""
+    part_starts, downbeats = np.asarray(part_starts, dtype=float), np.asarray(downbeats, dtype=float)
+    if len(part_starts) == 0 or len(downbeats) == 0:
+        return 0.0
+    return float(np.mean(np.abs(part_starts[:, None] - downbeats[None, :]).min(axis=1) <= tolerance))
+
+
+def style_coherence(styles: list[str], sections: np.ndarray) -> float:
+    """Share of adjacent part pairs inside one section that keep the dance style (1.0 when no pair)."""
+    pairs = [styles[i] == styles[i - 1] for i in range(1, len(styles)) if sections[i] == sections[i - 1]]
+    return float(np.mean(pairs)) if pairs else 1.0
+
+
+def motif_reuse(picks: list[int], sources: list[int | None]) -> float | None:
+    """Share of parts with a source (repeating an earlier part's music) whose pick is the source's pick."""
+    pairs = [picks[i] == picks[s] for i, s in enumerate(sources) if s is not None]
+    return float(np.mean(pairs)) if pairs else None
+
+
+def repetition_outside_repeats(picks: list[int], sources: list[int | None]) -> float:
+    """Share of parts that repeat no earlier music yet reuse a library segment used before."""
+    flags = [picks[i] in picks[:i] for i, s in enumerate(sources) if s is None]
+    return float(np.mean(flags)) if flags else 0.0
+
+
+def energy_fit(beat_loudness: np.ndarray, beat_motion: np.ndarray) -> float:
+    """Spearman rank correlation of per-beat loudness and the chosen moves' per-beat motion size."""
+    from scipy.stats import spearmanr
+
+    beat_loudness, beat_motion = np.asarray(beat_loudness, dtype=float), np.asarray(beat_motion, dtype=float)
+    if len(beat_loudness) != len(beat_motion):
+        raise ValueError("one motion level per beat is needed")
+    if len(beat_loudness) < 3 or np.ptp(beat_loudness) == 0 or np.ptp(beat_motion) == 0:
+        return 0.0
+    return float(spearmanr(beat_loudness, beat_motion).statistic)

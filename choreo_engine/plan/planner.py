@@ -7,9 +7,23 @@ ranked by the weighted sum. A list holds at most two segments of one source clip
 than six fit, the list is short and says so rather than padding with misfits.
 
 The auto path is a Viterbi search over each segment's pool, maximizing the sum of combined
-scores, with a penalty for using a library segment again within ``REPEAT_WINDOW`` segments.
-That penalty depends on the path, not just the previous state, so each state carries the
-history of its best path (the standard approximation of a higher-order Viterbi).
+scores plus the choreography terms (points of combined score, :mod:`.motifs`):
+
+* motif: a part that repeats an earlier part's music (same place in a repeated section, from
+  :mod:`choreo_engine.music.structure`) earns ``MOTIF_BONUS`` for bringing back that part's
+  move; its pool also holds the earlier part's pool, so the move is there to bring back. In the
+  six candidates the earlier pick (a user's too) is candidate 1.
+* style: changing dance style between two parts of one section costs ``STYLE_CHANGE_PENALTY``;
+  changing at a section boundary earns ``STYLE_CHANGE_REWARD``.
+* repetition: using a library segment again within ``REPEAT_WINDOW`` segments costs
+  ``REPEAT_PENALTY`` - except an intended motif repeat.
+
+Motif and repetition depend on the path, not just the previous state, so each state carries
+the histories of its ``BEAM`` best paths (an approximation of a higher-order Viterbi, checked
+against an exhaustive search on a small case; the pairwise terms - transition and style - are
+exact). ``legacy=True`` is the planner before
+bars and sections (no motif or style terms, loudness in dB above the floor), kept for
+``choreo bench plan``'s side-by-side.
 """
 
 from __future__ import annotations
@@ -18,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import scoring
-from ..music.audio import SongAnalysis
+from . import motifs, scoring
+from ..music.audio import SongAnalysis, loudness_levels_db
 from ..music.index import MusicIndex, unit_rows
 from ..dance.library import Library
 
@@ -31,6 +45,10 @@ POOL = 48
 # it is 0.09 (`choreo bench plan`), for 1 point less music similarity and smoother transitions.
 REPEAT_WINDOW = 16
 REPEAT_PENALTY = 40.0  # points of combined score
+# Paths kept into each state of the auto path's Viterbi search: with 1 (a plain Viterbi) the
+# motif bonus is missed when the best path into the earlier part's state is not the one whose
+# move comes back; the small exhaustive check in tests/plan/test_choreography.py needs 2-3.
+BEAM = 4
 
 
 @dataclass
@@ -79,6 +97,8 @@ class SongContext:
     pools: list[np.ndarray] = field(default_factory=list)  # per segment: library rows, index order
     unary: list[np.ndarray] = field(default_factory=list)  # per segment: (len(pool), 4) scores, transition=100
     stretch: list[np.ndarray] = field(default_factory=list)
+    sources: list[int | None] = field(default_factory=list)  # per segment: the part it repeats
+    sections: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # per segment: section number
 
     @property
     def n_segments(self) -> int:
@@ -87,7 +107,7 @@ class SongContext:
 
 class Planner:
     def __init__(self, library: Library, index: MusicIndex, weights: scoring.Weights | None = None,
-                 pool: int = POOL) -> None:
+                 pool: int = POOL, legacy: bool = False) -> None:
         if len(library) == 0:
             from ..errors import EmptyLibraryError
 
@@ -99,6 +119,15 @@ class Planner:
         self._tempos = library.tempos
         self._motion = library.motion_matrix(8)
         self._labels = index.labels_
+        self.legacy = legacy
+        self.styles = motifs.style_keys(library)
+
+    def _levels(self, analysis: SongAnalysis, i: int) -> np.ndarray:
+        seg = analysis.segments[i]
+        if self.legacy and len(analysis.beat_loudness_db):
+            first = sum(len(s.beats) for s in analysis.segments[:i])
+            return loudness_levels_db(analysis.beat_loudness_db[first: first + 8], analysis.floor_db).astype(float)
+        return seg.loudness_levels[:8].astype(float)
 
     # ------------------------------------------------------------------ per song
     def prepare(self, analysis: SongAnalysis, descriptors: np.ndarray) -> SongContext:
@@ -106,6 +135,9 @@ class Planner:
         projected = self.index.project(ctx.descriptors)
         unit = projected / (np.linalg.norm(projected, axis=1, keepdims=True) + 1e-12)
         centers = self.index.kmeans_.cluster_centers_
+        ctx.sources = [None] * ctx.n_segments if self.legacy else analysis.motif_sources()
+        ctx.sections = motifs.section_numbers(analysis)
+        cosines, scores, allowed_rows = [], [], []
         for i, seg in enumerate(analysis.segments):
             cos = self.index.unit_ @ unit[i]
             tempo_score, allowed = scoring.tempo_fit(seg.tempo, self._tempos)
@@ -115,15 +147,23 @@ class Planner:
             cluster_rank = np.empty(len(centers), dtype=int)
             cluster_rank[np.argsort(np.linalg.norm(centers - projected[i], axis=1), kind="stable")] = np.arange(len(centers))
             order = np.lexsort((-cos[rows], cluster_rank[self._labels[rows]]))
-            pool = rows[order[: self.pool]]
-            levels = seg.loudness_levels[:8].astype(float)
+            ctx.pools.append(rows[order[: self.pool]])
+            cosines.append(cos)
+            scores.append(tempo_score)
+            allowed_rows.append(allowed)
+        for i, source in enumerate(ctx.sources):
+            if source is not None:  # the earlier part's moves, to bring back
+                extra = ctx.pools[source][allowed_rows[i][ctx.pools[source]]]
+                ctx.pools[i] = np.concatenate([ctx.pools[i], extra[~np.isin(extra, ctx.pools[i])]])
+        for i, seg in enumerate(analysis.segments):
+            pool, cos, tempo_score = ctx.pools[i], cosines[i], scores[i]
+            levels = self._levels(analysis, i)
             motion = self._motion[pool][:, : len(levels)]
             unary = np.stack(
                 [scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
                  np.full(len(pool), 100.0), tempo_score[pool]],
                 axis=1,
             )
-            ctx.pools.append(pool)
             ctx.unary.append(unary)
             ctx.stretch.append(scoring.tempo_stretch(seg.tempo, self._tempos[pool]))
         return ctx
@@ -141,10 +181,11 @@ class Planner:
                    next_pick: int | None = None) -> CandidateList:
         """The ``n`` best for one segment, given the previous pick (a Library row) if any.
 
-        ``history`` (the picks so far) ranks a move used in the last ``REPEAT_WINDOW``
-        segments lower, as the auto path does. ``next_pick`` (a Library row), when the part
-        after this one is already chosen (changing a part afterwards), makes the transition
-        score the mean of the way in and the way out.
+        ``history`` (the picks of the segments before this one, in order) ranks a move used in
+        the last ``REPEAT_WINDOW`` segments lower and brings back the move of the part this one
+        repeats as candidate 1, as the auto path does; the style terms follow ``previous``.
+        ``next_pick`` (a Library row), when the part after this one is already chosen (changing
+        a part afterwards), makes the transition score the mean of the way in and the way out.
         """
         pool = ctx.pools[segment]
         scores = ctx.unary[segment].copy()
@@ -155,12 +196,21 @@ class Planner:
                                                    lib.end_poses[pool], lib.end_velocities[pool])
             scores[:, 2] = (scores[:, 2] + into_next) / 2
         total = scoring.combine(scores, self.weights)
+        history = list(history or [])
+        motif_row = self._motif_row(ctx, segment, history, len(history))
+        if previous is not None and not self.legacy:
+            total = total + motifs.style_term(self.styles, previous, pool, motifs.same_section(ctx, segment))
         if history:
-            total = total - REPEAT_PENALTY * np.isin(pool, history[-REPEAT_WINDOW:])
+            total = total - REPEAT_PENALTY * (np.isin(pool, history[-REPEAT_WINDOW:]) & (pool != motif_row))
+        if motif_row is not None:
+            total = total + motifs.MOTIF_BONUS * (pool == motif_row)
         items: list[Candidate] = []
         per_clip: dict[int, int] = {}
         clip_ids = self.library.clip_ids
-        for j in np.argsort(-total, kind="stable"):
+        order = np.argsort(-total, kind="stable")
+        if motif_row is not None:  # the earlier part's move comes first, whatever its score
+            order = np.concatenate([order[pool[order] == motif_row], order[pool[order] != motif_row]])
+        for j in order:
             clip = int(clip_ids[pool[j]])
             if per_clip.get(clip, 0) >= MAX_PER_CLIP:
                 continue
@@ -172,6 +222,15 @@ class Planner:
             if len(items) == n:
                 break
         return CandidateList(segment, items, n)
+
+    def _motif_row(self, ctx: SongContext, segment: int, path: list[int], at: int) -> int | None:
+        """The move of the part ``segment`` repeats, when ``path`` (whose index ``at`` is
+        ``segment``) has it; None in the legacy planner or where nothing repeats."""
+        source = ctx.sources[segment] if segment < len(ctx.sources) else None
+        if source is None:
+            return None
+        k = at - (segment - source)
+        return int(path[k]) if 0 <= k < len(path) else None
 
     # ------------------------------------------------------------------ auto path
     def auto_path(self, ctx: SongContext, start: int = 0, previous: int | None = None,
@@ -193,7 +252,12 @@ class Planner:
             raise ValueError(f"no library segment fits segment {start}")
         unary = ctx.unary[start] @ w - w[2] * 100.0
         best = unary + w[2] * self._transition(previous, pool)
-        best -= np.array([REPEAT_PENALTY if r in history[-REPEAT_WINDOW:] else 0.0 for r in pool])
+        motif_row = self._motif_row(ctx, start, history, len(history))
+        best -= REPEAT_PENALTY * (np.isin(pool, history[-REPEAT_WINDOW:]) & (pool != motif_row))
+        if motif_row is not None:
+            best += motifs.MOTIF_BONUS * (pool == motif_row)
+        if previous is not None and not self.legacy:
+            best += motifs.style_term(self.styles, previous, pool, motifs.same_section(ctx, start))
         paths = [history + [int(r)] for r in pool]
         for seg in range(start + 1, n_seg):
             cur = ctx.pools[seg]
@@ -208,15 +272,41 @@ class Planner:
             ])
             unary = ctx.unary[seg] @ w - w[2] * 100.0
             total = best[:, None] + w[2] * trans + unary[None, :]
+            if not self.legacy:
+                total += motifs.style_matrix(self.styles, prev_rows, cur, motifs.same_section(ctx, seg))
+            at = len(paths[0])  # every path has the same length: its index for this segment
             for p, path in enumerate(paths):
-                recent = path[-REPEAT_WINDOW:]
-                mask = np.isin(cur, recent)
+                motif_row = self._motif_row(ctx, seg, path, at)
+                mask = np.isin(cur, path[-REPEAT_WINDOW:])
+                if motif_row is not None:
+                    mask &= cur != motif_row
+                    total[p, cur == motif_row] += motifs.MOTIF_BONUS
                 if mask.any():
                     total[p, mask] -= REPEAT_PENALTY
-            arg = np.argmax(total, axis=0)
-            best = total[arg, np.arange(len(cur))]
-            paths = [paths[a] + [int(c)] for a, c in zip(arg, cur)]
+            # keep the BEAM best paths into each state: the motif and repetition terms look back
+            # along the path, so the best path into a state need not be the best one to extend
+            k = min(BEAM, len(paths))
+            arg = np.argsort(-total, axis=0, kind="stable")[:k]  # (k, C)
+            best = total[arg, np.arange(len(cur))[None, :]].ravel()
+            paths = [paths[a] + [int(c)] for a, c in zip(arg.ravel(), np.tile(cur, k))]
         return paths[int(np.argmax(best))][len(history):]
+
+    def path_objective(self, ctx: SongContext, path: list[int]) -> float:
+        """What :meth:`auto_path` maximizes, for a complete path from segment 0 (for checking it
+        against an exhaustive search)."""
+        w = self.weights.as_array()
+        scores = self.path_scores(ctx, path)
+        total = float((scores @ w).sum())
+        for i, row in enumerate(path):
+            motif_row = self._motif_row(ctx, i, path[:i], i)
+            if motif_row is not None and row == motif_row:
+                total += motifs.MOTIF_BONUS
+            elif row in path[max(0, i - REPEAT_WINDOW): i]:
+                total -= REPEAT_PENALTY
+            if i and not self.legacy:
+                total += float(motifs.style_term(self.styles, path[i - 1], np.array([row]),
+                                                 motifs.same_section(ctx, i))[0])
+        return total
 
     def path_scores(self, ctx: SongContext, path: list[int]) -> np.ndarray:
         """(S, 4) scores of a complete path (rows per segment), transition from the previous pick."""
@@ -230,7 +320,7 @@ class Planner:
                 seg = ctx.analysis.segments[i]
                 cos = float(self.index.unit_[row] @ unit_rows(self.index.project(ctx.descriptors[i]))[0])
                 tempo_score, _ = scoring.tempo_fit(seg.tempo, self._tempos[[row]])
-                levels = seg.loudness_levels[:8].astype(float)
+                levels = self._levels(ctx.analysis, i)
                 out[i] = [scoring.music_similarity(cos), scoring.amplitude_fit(levels, self._motion[row][: len(levels)]),
                           100.0, tempo_score[0]]
             out[i, 2] = self._transition(path[i - 1] if i else None, np.array([row]))[0]

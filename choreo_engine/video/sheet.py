@@ -118,8 +118,10 @@ def render_sheet(
     # title
     fig.text(24 / W, 1 - 22 * u / Hpx, title or "Choreography sheet", fontsize=22 * u, weight="bold",
              color=ink, va="top")
-    sub = (f"{analysis.tempo:.0f} BPM  ·  {analysis.duration:.1f} s  ·  {n} segments of "
-           f"{analysis.beats_per_segment} beats  ·  {len(analysis.beats)} beats")
+    meter = getattr(analysis, "meter", 4)
+    count = 2 * meter if len(getattr(analysis, "downbeats", [])) else analysis.beats_per_segment
+    sub = (f"{analysis.tempo:.0f} BPM  ·  {meter}/4  ·  {analysis.duration:.1f} s  ·  {n} parts of "
+           f"{count} counts  ·  {len(analysis.beats)} beats")
     fig.text(24 / W, 1 - 62 * u / Hpx, sub, fontsize=12 * u, color="#555b66", va="top")
 
     # whole-song timeline
@@ -135,6 +137,19 @@ def render_sheet(
         if k:
             x = np.append(s.beats[:k], s.end)
             ax.step(x, np.append(lv[:k], lv[k - 1]), where="post", color=colour_of[lab or ""], lw=2.0 * u)
+    # sections as shaded bands, one colour per repeat group, named above the timeline
+    sections = list(getattr(analysis, "sections", []))
+    groups = sorted({sec.group for sec in sections})
+    pastel = matplotlib.colormaps["Pastel1"]
+    for sec in sections:
+        ax.axvspan(sec.start, sec.stop, ymin=0, ymax=1, color=pastel(groups.index(sec.group) % 9), alpha=0.55,
+                   lw=0, zorder=0)
+        ax.text((sec.start + sec.stop) / 2, 11.6, sec.label.capitalize(), fontsize=9 * u, color=ink,
+                ha="center", va="bottom", weight="bold", clip_on=False)
+    downbeats = getattr(analysis, "downbeat_times", np.zeros(0))
+    if len(downbeats):  # the "1" of every bar: a short dark mark on the floor of the timeline
+        ax.vlines(downbeats, 0, 0.9, color=ink, lw=1.2 * u, zorder=3)
+    section_of = {i: sec for sec in sections for i in range(sec.first, sec.end)}
     for s in segs:
         ax.axvline(s.start, color=ink, lw=1.0 * u, alpha=0.8)
         ax.text(s.start + 0.05, 10.6, str(s.index + 1), fontsize=8 * u, color=ink, va="bottom")
@@ -173,6 +188,9 @@ def render_sheet(
                  transform=sax.transAxes)
         sax.text(0.96, 0.5, f"{s.start:.1f}–{s.end:.1f} s", fontsize=9 * cu, color="white", va="center",
                  ha="right", transform=sax.transAxes)
+        if i in section_of:
+            sax.text(0.22, 0.5, section_of[i].label.capitalize(), fontsize=8 * cu, color="white", va="center",
+                     ha="left", style="italic", transform=sax.transAxes)
         # thumbnail: the move at the segment's middle beat
         mid = float(s.beats[len(s.beats) // 2]) if len(s.beats) else 0.5 * (s.start + s.end)
         tside = 0.72 * cell_w
@@ -199,7 +217,7 @@ def render_sheet(
         bax.set_ylim(0, 10)
         bax.set_xlim(-0.6, k - 0.4)
         bax.set_xticks(xs)
-        bax.set_xticklabels([str(j % analysis.beats_per_segment + 1) for j in xs],
+        bax.set_xticklabels([str(j % count + 1) for j in xs],
                             fontsize=(7.5 if k <= 8 else 6) * cu)
         bax.set_yticks([0, 5, 10])
         bax.tick_params(axis="y", labelsize=6.5 * cu, length=2 * cu)
@@ -217,7 +235,7 @@ def render_sheet(
                         Patch(color=cmap(0), label="motion of the chosen move per beat (0–10); colour = clip")],
                loc="center left", bbox_to_anchor=(12 / W, ly), ncol=2, frameon=False, fontsize=10 * u,
                handlelength=1.2 * max(u, 0.6), columnspacing=2.0)
-    fig.text((W - 24) / W, ly, "counts under each move: the beats of its segment", fontsize=9 * u,
+    fig.text((W - 24) / W, ly, "bands: sections (one colour per repeat)  ·  dark marks: downbeats", fontsize=9 * u,
              va="center", ha="right", color="#6b7280")
 
     out_png = Path(out_png)

