@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from choreo_engine.errors import RefusedInputError
 from choreo_engine.music import features
 from storage.rows import Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
 
@@ -22,6 +24,9 @@ from .runtime import Runtime
 
 if TYPE_CHECKING:
     from .choosing import Choosing
+
+# What a downloaded song is saved as, in its session's folder.
+SONG_FILE_NAME = "song"
 
 
 async def song_descriptors(rt: Runtime, session: Session, analysis: dict) -> np.ndarray:
@@ -66,14 +71,19 @@ class Stages:
             return
         await self.rt.sessions.set_status(session_id, SessionStatus.FAILED, error=str(exc)[:500])
         await self.messages.report_failure(session, exc)
+        if isinstance(exc, RefusedInputError) and session.status in (SessionStatus.QUEUED, SessionStatus.ANALYSING):
+            # a file refused as it arrived leaves nothing behind: neither its download nor its rows
+            await self.rt.sessions.discard(session_id)
+            shutil.rmtree(self.rt.session_dir(session_id), ignore_errors=True)
 
     # ------------------------------------------------------------------ analyse
     async def _download(self, session: Session) -> str:
         if session.song_path and Path(session.song_path).exists():
             return session.song_path
         tg_file = await self.rt.bot.get_file(session.song_file_id)
-        suffix = Path(tg_file.file_path or "").suffix or ".bin"
-        path = self.rt.session_dir(session.id) / f"song{suffix}"
+        # a fixed name: nothing of the sender's name or Telegram's extension reaches a path or
+        # ffmpeg (the engine tells the container from the file's first bytes)
+        path = self.rt.session_dir(session.id) / SONG_FILE_NAME
         await tg_file.download_to_drive(path)
         await self.rt.sessions.update(session.id, song_path=str(path))
         return str(path)

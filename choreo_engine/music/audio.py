@@ -23,12 +23,13 @@ from .. import ffmpeg
 from ..errors import (
     EmptyAudioError,
     NoAudioTrackError,
+    NoBeatError,
     NotAudioError,
     SilentAudioError,
     TooLongError,
     TooShortError,
+    UnsupportedFormatError,
 )
-from ..ffmpeg import probe_duration
 
 SAMPLE_RATE = 22_050
 HOP_LENGTH = 512
@@ -43,6 +44,12 @@ FLOOR_PERCENTILE = 10.0
 FLOOR_RANGE_DB = 30.0
 # Peak below this (about -90 dBFS) is digital silence.
 SILENCE_PEAK = 3e-5
+# An attack: onset strength (mean dB rise across mel bands, one hop) above this; a song needs
+# at least MIN_ATTACKS_PER_SECOND of them on average to have a beat (see has_attacks).
+ATTACK_DB = 1.5
+MIN_ATTACKS_PER_SECOND = 0.25
+# A song is "too long" past its limit by more than this (a rounding of the length, not a minute).
+TOO_LONG_MARGIN = 0.5
 
 
 @dataclass
@@ -112,37 +119,58 @@ class SongAnalysis:
 # --------------------------------------------------------------------------- decoding
 
 
-def _decode_soundfile(path: Path, sr: int) -> np.ndarray | None:
+# The containers libsndfile reads as well as ffmpeg (better: it opens Ogg Vorbis files ffmpeg
+# refuses), and the formats it must then report: never one of its exotic ones.
+SOUNDFILE_CONTAINERS = {"wav": {"WAV", "WAVEX", "RF64"}, "w64": {"W64"}, "flac": {"FLAC"}, "ogg": {"OGG"},
+                        "aiff": {"AIFF"}, "caf": {"CAF"}, "mp3": {"MP3"}}
+# Frames read at a time: the memory a block takes whatever the channels (8 channels: 2 MB).
+SOUNDFILE_BLOCK = 65_536
+
+
+def _decode_soundfile(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool] | None:
+    """Mono at ``sr`` by libsndfile, block by block (mixed down and resampled per block), and
+    whether it went past ``max_seconds`` (decoding stops there); None when libsndfile cannot read it."""
+    formats = SOUNDFILE_CONTAINERS.get(demuxer)
+    if formats is None:
+        return None
     try:
         import soundfile as sf
-
-        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception:
-        return None
-    y = data.mean(axis=1)
-    if file_sr != sr and len(y):
         import soxr
 
-        y = soxr.resample(y, file_sr, sr).astype(np.float32)
-    return y.astype(np.float32, copy=False)
+        with sf.SoundFile(str(path)) as fh:
+            if fh.format not in formats or fh.samplerate <= 0 or fh.channels <= 0:
+                return None
+            resampler = soxr.ResampleStream(fh.samplerate, sr, 1, dtype="float32")
+            cap = None if max_seconds is None else int(max_seconds * sr)
+            parts, n, cut = [], 0, False
+            while True:
+                block = fh.read(SOUNDFILE_BLOCK, dtype="float32", always_2d=True)
+                last = len(block) < SOUNDFILE_BLOCK
+                part = resampler.resample_chunk(block.mean(axis=1), last=last)
+                parts.append(part)
+                n += len(part)
+                if cap is not None and n > cap:
+                    cut = True
+                    break
+                if last:
+                    break
+    except Exception:  # not readable by libsndfile (or damaged in a way it gives up on): ffmpeg's turn
+        return None
+    y = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+    return (y[:cap] if cut else y), cut
 
 
-def _decode_ffmpeg(path: Path, sr: int, max_seconds: float | None) -> np.ndarray:
-    args = ["-nostdin", "-v", "error", "-i", str(path)]
-    if max_seconds is not None:
-        # Read a little past the limit: enough to know the file is too long, no more.
-        args += ["-t", f"{max_seconds + 1:.3f}"]
-    args += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr), "-f", "f32le", "pipe:1"]
-    # decoding takes time in proportion to the sound read: at most max_seconds + 1 of it
-    limit = None if max_seconds is None else max_seconds + 1
-    proc = ffmpeg.run(args, timeout=ffmpeg.timeout_for(limit, ffmpeg.AUDIO_SECONDS_PER_SECOND))
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace")
-        if "matches no streams" in err or "does not contain any stream" in err:
-            if ffmpeg.has_video_stream(path):
-                raise NoAudioTrackError()
-        raise NotAudioError()
-    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+def _decode_ffmpeg(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool]:
+    """Mono at ``sr`` by ffmpeg (the container's header first: a file without sound is told so)."""
+    media = ffmpeg.probe_media(path)
+    if not media.audio:
+        raise NoAudioTrackError() if media.video else NotAudioError()
+    # decoding takes time in proportion to the sound read: at most the limit (+ 1 s) of it
+    timeout = ffmpeg.timeout_for(None if max_seconds is None else max_seconds + 1, ffmpeg.AUDIO_SECONDS_PER_SECOND)
+    sound = ffmpeg.decode_sound(path, sr, max_seconds, demuxer=demuxer, timeout=timeout)
+    if sound.returncode != 0 and len(sound.samples) == 0:
+        raise NotAudioError()  # (a damaged file that still decoded a while is taken as far as it goes)
+    return sound.samples, sound.cut
 
 
 def decode(
@@ -150,27 +178,31 @@ def decode(
 ) -> np.ndarray:
     """Decode any file with sound in it to mono float32 at ``sr``.
 
-    soundfile handles wav/flac/ogg/opus/mp3; anything else (m4a/aac, the sound of mp4, avi,
-    mov, webm videos) goes through the ffmpeg binary of imageio-ffmpeg via a pipe.
+    The container is told by its first bytes and must be one ffmpeg reads as a self-contained
+    audio or video file (:func:`choreo_engine.ffmpeg.probe_media`); its first audio stream is
+    decoded by ffmpeg straight to ``sr`` mono, so memory is bounded by ``max_seconds`` whatever
+    the file's channels and rate. The length checked is the one decoded, not the header's.
 
     Raises
     ------
-    EmptyAudioError, NotAudioError, NoAudioTrackError, TooLongError, SilentAudioError
+    EmptyAudioError, UnsupportedFormatError, NotAudioError, NoAudioTrackError, TooLongError,
+    SilentAudioError
     """
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise EmptyAudioError()
-    if max_seconds is not None:
-        known = probe_duration(path)
-        if known is not None and known > max_seconds + 0.5:
-            raise TooLongError(limit_minutes=max_seconds / 60)
-    y = _decode_soundfile(path, sr)
-    if y is None:
-        y = _decode_ffmpeg(path, sr, max_seconds)
+    demuxer = ffmpeg.sniff_demuxer(path)
+    if demuxer is None:
+        raise UnsupportedFormatError()
+    limit = None if max_seconds is None else max_seconds + TOO_LONG_MARGIN
+    decoded = _decode_soundfile(path, demuxer, sr, limit)
+    if decoded is None:
+        decoded = _decode_ffmpeg(path, demuxer, sr, limit)
+    y, cut = decoded
+    if cut:
+        raise TooLongError(limit_minutes=max_seconds / 60)
     if len(y) == 0:
         raise EmptyAudioError()
-    if max_seconds is not None and len(y) / sr > max_seconds + 0.5:
-        raise TooLongError(limit_minutes=max_seconds / 60)
     if not np.all(np.isfinite(y)):
         raise NotAudioError()
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
@@ -251,7 +283,25 @@ def fold_tempo(tempo: float, low: float = DANCE_TEMPO_MIN) -> float:
     return tempo
 
 
-def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> tuple[float, np.ndarray]:
+def onset_envelope(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> np.ndarray:
+    """librosa's onset strength per hop: the mean rise in dB across mel bands (level-independent)."""
+    import librosa
+
+    return librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
+
+
+def has_attacks(onset_env: np.ndarray, duration: float) -> bool:
+    """Whether the sound has the attacks a beat is made of (a note, a drum hit), often enough.
+
+    A steady tone, a drone or noise has none: its onset strength stays well under ATTACK_DB
+    (about 0.4 for a pure tone, at most ~1.2 for steady noise), while music passes it 5-15
+    times a second and even a soft, muffled recording (the real dancer's track) 0.7 times.
+    """
+    return np.count_nonzero(onset_env > ATTACK_DB) >= MIN_ATTACKS_PER_SECOND * duration
+
+
+def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH,
+               onset_env: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Tempo (BPM, folded into the dance range) and beat times (s).
 
     The tempo comes from :func:`estimate_tempo`; librosa's dynamic-programming tracker then
@@ -259,7 +309,8 @@ def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGT
     """
     import librosa
 
-    onset_env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
+    if onset_env is None:
+        onset_env = onset_envelope(y, sr, hop_length)
     tempo = fold_tempo(estimate_tempo(onset_env, sr, hop_length))
     _, beats = librosa.beat.beat_track(
         onset_envelope=onset_env, sr=sr, hop_length=hop_length, bpm=tempo, units="time", trim=False
@@ -310,14 +361,21 @@ def analyze(
     beats_per_segment: int = BEATS_PER_SEGMENT,
     hop_length: int = HOP_LENGTH,
 ) -> SongAnalysis:
-    """Tempo, beats, segments of ``beats_per_segment`` beats and their loudness levels."""
+    """Tempo, beats, segments of ``beats_per_segment`` beats and their loudness levels.
+
+    Raises SilentAudioError, NoBeatError (no attacks: a steady tone, a drone, noise) and
+    TooShortError (fewer beats than one segment).
+    """
     from .compiled import ensure_compiled
 
     ensure_compiled()
     duration = len(y) / sr
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise SilentAudioError()
-    tempo, beats = beat_track(y, sr, hop_length)
+    onset_env = onset_envelope(y, sr, hop_length)
+    if not has_attacks(onset_env, duration):
+        raise NoBeatError()  # (the tracker would place "beats" on a steady tone all the same)
+    tempo, beats = beat_track(y, sr, hop_length, onset_env)
     beats = _regularize_beats(beats, duration)
     if len(beats) < beats_per_segment:
         raise TooShortError(beats=beats_per_segment)
