@@ -221,6 +221,7 @@ class MediaProbe:
     """A file's container and streams, as its header says (nothing decoded)."""
 
     demuxer: str | None  # from its magic bytes; None: not a container we read
+    opened: bool = False  # ffmpeg opened it with that demuxer
     audio: bool = False
     video: bool = False  # (cover art in an audio file counts)
     duration: float | None = None  # the header's claim, not a measurement
@@ -246,7 +247,7 @@ def probe_media(path: str | os.PathLike) -> MediaProbe:
         return MediaProbe(None)
     header = _header(path, demuxer)
     kinds = set(_STREAM.findall(header))
-    return MediaProbe(demuxer, "Audio" in kinds, "Video" in kinds, _header_duration(header))
+    return MediaProbe(demuxer, "Input #0" in header, "Audio" in kinds, "Video" in kinds, _header_duration(header))
 
 
 @dataclass(frozen=True)

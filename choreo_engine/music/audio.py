@@ -44,10 +44,11 @@ FLOOR_PERCENTILE = 10.0
 FLOOR_RANGE_DB = 30.0
 # Peak below this (about -90 dBFS) is digital silence.
 SILENCE_PEAK = 3e-5
-# An attack: onset strength (mean dB rise across mel bands, one hop) above this; a song needs
-# at least MIN_ATTACKS_PER_SECOND of them on average to have a beat (see has_attacks).
-ATTACK_DB = 1.5
-MIN_ATTACKS_PER_SECOND = 0.25
+# An attack: the loudness rising by over ATTACK_RISE_DB within ATTACK_FRAMES hops (93 ms); a
+# song needs MIN_ATTACKS_PER_SECOND of them on average to have a beat (see has_attacks).
+ATTACK_RISE_DB = 2.0
+ATTACK_FRAMES = 4
+MIN_ATTACKS_PER_SECOND = 1.0
 # A song is "too long" past its limit by more than this (a rounding of the length, not a minute).
 TOO_LONG_MARGIN = 0.5
 
@@ -119,17 +120,27 @@ class SongAnalysis:
 # --------------------------------------------------------------------------- decoding
 
 
-# The containers libsndfile reads as well as ffmpeg (better: it opens Ogg Vorbis files ffmpeg
-# refuses), and the formats it must then report: never one of its exotic ones.
+# libsndfile reads some files ffmpeg cannot open (certain Ogg Vorbis streams): the containers
+# it is then tried on, and the formats it must report (never one of its exotic ones).
 SOUNDFILE_CONTAINERS = {"wav": {"WAV", "WAVEX", "RF64"}, "w64": {"W64"}, "flac": {"FLAC"}, "ogg": {"OGG"},
                         "aiff": {"AIFF"}, "caf": {"CAF"}, "mp3": {"MP3"}}
-# Frames read at a time: the memory a block takes whatever the channels (8 channels: 2 MB).
+# Frames libsndfile reads at a time: the memory a block takes whatever the channels (8: 2 MB).
 SOUNDFILE_BLOCK = 65_536
 
 
+def _decode_ffmpeg(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool]:
+    """Mono at ``sr`` by ffmpeg, and whether there was more than ``max_seconds`` (decoding stopped there)."""
+    # decoding takes time in proportion to the sound read: at most the limit (+ 1 s) of it
+    timeout = ffmpeg.timeout_for(None if max_seconds is None else max_seconds + 1, ffmpeg.AUDIO_SECONDS_PER_SECOND)
+    sound = ffmpeg.decode_sound(path, sr, max_seconds, demuxer=demuxer, timeout=timeout)
+    if sound.returncode != 0 and len(sound.samples) == 0:
+        raise NotAudioError()  # (a damaged file that still decoded a while is taken as far as it goes)
+    return sound.samples, sound.cut
+
+
 def _decode_soundfile(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool] | None:
-    """Mono at ``sr`` by libsndfile, block by block (mixed down and resampled per block), and
-    whether it went past ``max_seconds`` (decoding stops there); None when libsndfile cannot read it."""
+    """The same by libsndfile, block by block (each mixed down and resampled as it comes); None
+    when libsndfile cannot read it either. (It stops where the header's sample count ends.)"""
     formats = SOUNDFILE_CONTAINERS.get(demuxer)
     if formats is None:
         return None
@@ -143,34 +154,18 @@ def _decode_soundfile(path: Path, demuxer: str, sr: int, max_seconds: float | No
             resampler = soxr.ResampleStream(fh.samplerate, sr, 1, dtype="float32")
             cap = None if max_seconds is None else int(max_seconds * sr)
             parts, n, cut = [], 0, False
-            while True:
+            while not cut:
                 block = fh.read(SOUNDFILE_BLOCK, dtype="float32", always_2d=True)
                 last = len(block) < SOUNDFILE_BLOCK
-                part = resampler.resample_chunk(block.mean(axis=1), last=last)
-                parts.append(part)
-                n += len(part)
-                if cap is not None and n > cap:
-                    cut = True
-                    break
+                parts.append(resampler.resample_chunk(block.mean(axis=1), last=last))
+                n += len(parts[-1])
+                cut = cap is not None and n > cap
                 if last:
                     break
-    except Exception:  # not readable by libsndfile (or damaged in a way it gives up on): ffmpeg's turn
+    except Exception:  # not readable by libsndfile either
         return None
-    y = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+    y = np.concatenate(parts).astype(np.float32, copy=False)
     return (y[:cap] if cut else y), cut
-
-
-def _decode_ffmpeg(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool]:
-    """Mono at ``sr`` by ffmpeg (the container's header first: a file without sound is told so)."""
-    media = ffmpeg.probe_media(path)
-    if not media.audio:
-        raise NoAudioTrackError() if media.video else NotAudioError()
-    # decoding takes time in proportion to the sound read: at most the limit (+ 1 s) of it
-    timeout = ffmpeg.timeout_for(None if max_seconds is None else max_seconds + 1, ffmpeg.AUDIO_SECONDS_PER_SECOND)
-    sound = ffmpeg.decode_sound(path, sr, max_seconds, demuxer=demuxer, timeout=timeout)
-    if sound.returncode != 0 and len(sound.samples) == 0:
-        raise NotAudioError()  # (a damaged file that still decoded a while is taken as far as it goes)
-    return sound.samples, sound.cut
 
 
 def decode(
@@ -178,10 +173,11 @@ def decode(
 ) -> np.ndarray:
     """Decode any file with sound in it to mono float32 at ``sr``.
 
-    The container is told by its first bytes and must be one ffmpeg reads as a self-contained
-    audio or video file (:func:`choreo_engine.ffmpeg.probe_media`); its first audio stream is
-    decoded by ffmpeg straight to ``sr`` mono, so memory is bounded by ``max_seconds`` whatever
-    the file's channels and rate. The length checked is the one decoded, not the header's.
+    The container is told by its first bytes and must be one read as a self-contained audio or
+    video file (:func:`choreo_engine.ffmpeg.probe_media`); its first audio stream is decoded by
+    ffmpeg straight to ``sr`` mono through a pipe (by libsndfile block by block when ffmpeg
+    cannot open it), so memory is bounded by ``max_seconds`` whatever the file's channels and
+    rate. The length checked is the one decoded, not the header's.
 
     Raises
     ------
@@ -195,10 +191,16 @@ def decode(
     if demuxer is None:
         raise UnsupportedFormatError()
     limit = None if max_seconds is None else max_seconds + TOO_LONG_MARGIN
-    decoded = _decode_soundfile(path, demuxer, sr, limit)
-    if decoded is None:
-        decoded = _decode_ffmpeg(path, demuxer, sr, limit)
-    y, cut = decoded
+    media = ffmpeg.probe_media(path)
+    if media.opened:
+        if not media.audio:
+            raise NoAudioTrackError() if media.video else NotAudioError()
+        y, cut = _decode_ffmpeg(path, demuxer, sr, limit)
+    else:
+        decoded = _decode_soundfile(path, demuxer, sr, limit)
+        if decoded is None:
+            raise NotAudioError()
+        y, cut = decoded
     if cut:
         raise TooLongError(limit_minutes=max_seconds / 60)
     if len(y) == 0:
@@ -283,25 +285,21 @@ def fold_tempo(tempo: float, low: float = DANCE_TEMPO_MIN) -> float:
     return tempo
 
 
-def onset_envelope(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> np.ndarray:
-    """librosa's onset strength per hop: the mean rise in dB across mel bands (level-independent)."""
-    import librosa
-
-    return librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
-
-
-def has_attacks(onset_env: np.ndarray, duration: float) -> bool:
+def has_attacks(frame_db: np.ndarray, duration: float) -> bool:
     """Whether the sound has the attacks a beat is made of (a note, a drum hit), often enough.
 
-    A steady tone, a drone or noise has none: its onset strength stays well under ATTACK_DB
-    (about 0.4 for a pure tone, at most ~1.2 for steady noise), while music passes it 5-15
-    times a second and even a soft, muffled recording (the real dancer's track) 0.7 times.
+    An attack: the loudness (:func:`frame_loudness_db`) rising by over ATTACK_RISE_DB within
+    ATTACK_FRAMES hops. A steady tone, a drone or white noise has none (a rise at its start
+    at most); music has 7-17 a second, and even the soft, muffled track of the real dancer 2.6.
     """
-    return np.count_nonzero(onset_env > ATTACK_DB) >= MIN_ATTACKS_PER_SECOND * duration
+    lag = ATTACK_FRAMES
+    if len(frame_db) <= lag or duration <= 0:
+        return False
+    before = np.min([frame_db[lag - k : len(frame_db) - k] for k in range(1, lag + 1)], axis=0)
+    return np.count_nonzero(frame_db[lag:] - before > ATTACK_RISE_DB) >= MIN_ATTACKS_PER_SECOND * duration
 
 
-def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH,
-               onset_env: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> tuple[float, np.ndarray]:
     """Tempo (BPM, folded into the dance range) and beat times (s).
 
     The tempo comes from :func:`estimate_tempo`; librosa's dynamic-programming tracker then
@@ -309,8 +307,7 @@ def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGT
     """
     import librosa
 
-    if onset_env is None:
-        onset_env = onset_envelope(y, sr, hop_length)
+    onset_env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
     tempo = fold_tempo(estimate_tempo(onset_env, sr, hop_length))
     _, beats = librosa.beat.beat_track(
         onset_envelope=onset_env, sr=sr, hop_length=hop_length, bpm=tempo, units="time", trim=False
@@ -372,15 +369,14 @@ def analyze(
     duration = len(y) / sr
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise SilentAudioError()
-    onset_env = onset_envelope(y, sr, hop_length)
-    if not has_attacks(onset_env, duration):
+    frame_db = frame_loudness_db(y, sr, hop_length)
+    if not has_attacks(frame_db, duration):
         raise NoBeatError()  # (the tracker would place "beats" on a steady tone all the same)
-    tempo, beats = beat_track(y, sr, hop_length, onset_env)
+    tempo, beats = beat_track(y, sr, hop_length)
     beats = _regularize_beats(beats, duration)
     if len(beats) < beats_per_segment:
         raise TooShortError(beats=beats_per_segment)
 
-    frame_db = frame_loudness_db(y, sr, hop_length)
     floor = song_floor_db(frame_db)
     frame_times = np.arange(len(frame_db)) * hop_length / sr
     # Each beat's loudness: mean power over the frames from this beat to the next.
