@@ -50,6 +50,14 @@ def library_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hostile_corpus(tmp_path_factory):
+    """The hostile files posing as songs (tests/support/hostile.py), made once per run."""
+    from tests.support.hostile import make_corpus
+
+    return make_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(scope="session")
 def library_settings(library_dir):
     return settings_for(library_dir)
 

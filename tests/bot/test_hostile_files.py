@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bot.sandbox.emulator import TelegramEmulator
 from bot.texts import t
 from tests.support.botkit import bot_settings, button, copy_library, previews, running_bot, song_excerpt, wait
-from tests.support.hostile import UNSUPPORTED, HostileFile, make_corpus
+from tests.support.hostile import UNSUPPORTED, HostileFile
 from tests.support.procmem import TreeSampler
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
@@ -68,8 +68,8 @@ def _table(answers: list[Answer], sampler: TreeSampler) -> tuple[str, list[dict]
     return "\n".join(lines), rows
 
 
-def test_hostile_files_are_refused_quickly_in_bounded_memory(library_dir, tmp_path, output_dir):
-    corpus = make_corpus(tmp_path / "corpus")
+def test_hostile_files_are_refused_quickly_in_bounded_memory(library_dir, hostile_corpus, tmp_path, output_dir):
+    corpus = hostile_corpus
     assert len(corpus) >= 25
     song = song_excerpt(tmp_path, VIBE_ACE, 12, "mp3", start=5)
     data_dir = copy_library(library_dir, tmp_path / "data")
