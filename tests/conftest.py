@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.data import OUTPUT, settings_for, shared
+from tests.support.data import OUTPUT, SHARED, in_ci, settings_for, shared
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI a missing ../shared fails the whole run at once instead of skipping what needs it."""
+    if in_ci() and not SHARED.is_dir():
+        raise pytest.UsageError(f"CI=true but the shared data is missing at {SHARED} (set CHOREO_SHARED_DATA)")
 
 
 @pytest.fixture(scope="session")
