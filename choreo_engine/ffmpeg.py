@@ -307,9 +307,13 @@ def decode_sound(path: str | os.PathLike, sample_rate: int, max_seconds: float |
 def probe_duration(path: str | os.PathLike) -> float | None:
     """Duration in seconds from the container header, or None when unknown.
 
-    Cheap (no decoding), so a too-long song is refused before any work is spent on it. Sound
-    files soundfile reads give their exact sample count; anything else ffmpeg's header.
+    Cheap (no decoding), but only what the header claims: a song's length is the one decoded
+    (choreo_engine.music.audio.decode). Sound files soundfile reads give their sample count;
+    anything else ffmpeg's header. None for what is not a container we read at all.
     """
+    demuxer = sniff_demuxer(path)
+    if demuxer is None:  # (libsndfile finds "MP3" inside a zip archive, for one)
+        return None
     try:
         import soundfile as sf
 
@@ -318,7 +322,7 @@ def probe_duration(path: str | os.PathLike) -> float | None:
             return info.frames / info.samplerate
     except Exception:
         pass
-    return _header_duration(_header(path, sniff_demuxer(path)))
+    return _header_duration(_header(path, demuxer))
 
 
 def has_video_stream(path: str | os.PathLike) -> bool:

@@ -9,8 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from choreo_engine import ffmpeg as engine_ffmpeg
 from choreo_engine.errors import ChoreoError, NoBeatError
 from choreo_engine.music import audio
+from choreo_engine.video.final import _song_duration
 from tests.support.data import PROJECT_ROOT, ffmpeg, shared
 from tests.support.hostile import UNSUPPORTED, square_wave_flac
 
@@ -74,3 +76,16 @@ def test_a_sound_without_attacks_has_no_beat(tmp_path):
     # the real dancer's soft, muffled track has fewer attacks than any song here, and a beat
     analysis = audio.analyze(audio.decode(shared("dance", "video_mgt", "dancer.avi"), max_seconds=None))
     assert len(analysis.segments) >= 4
+
+
+def test_a_lying_header_does_not_set_the_dance_length(tmp_path):
+    """An mp3 cut to a third keeps its header's 30 s: the final video follows the 10 s decoded."""
+    whole = tmp_path / "whole.mp3"
+    ffmpeg("-f", "lavfi", "-i", "sine=f=330:d=30", "-c:a", "libmp3lame", "-b:a", "64k", str(whole))
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    decoded = len(audio.decode(cut)) / audio.SAMPLE_RATE
+    assert decoded == pytest.approx(10.0, abs=0.5)
+    assert engine_ffmpeg.probe_duration(cut) == pytest.approx(30.0, abs=0.1)  # the header's claim
+    assert _song_duration(cut, decoded) == decoded
+    assert _song_duration(whole, 29.99) == pytest.approx(30.0, abs=0.1)  # an honest header stands
