@@ -287,6 +287,9 @@ def decode_sound(path: str | os.PathLike, sample_rate: int, max_seconds: float |
                         cut = True
                         proc.kill()
                         break
+            except BaseException:
+                proc.kill()
+                raise
             finally:
                 proc.stdout.close()
                 rc = proc.wait()
