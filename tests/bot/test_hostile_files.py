@@ -88,10 +88,13 @@ def test_hostile_files_are_refused_quickly_in_bounded_memory(library_dir, hostil
                        explain=lambda e: (f.name, expected, [m.get("text") for m in e.bot_messages(chat["id"])[before:]]))
             answers.append(Answer(f, lang, expected, sent, time.monotonic()))
 
+    phases = {"start": time.monotonic()}
+
     async def scenario():
         with TelegramEmulator() as emu:
             settings = bot_settings(emu, data_dir)
             async with running_bot(settings):
+                phases["bot started"] = time.monotonic()
                 sampler.start()
                 people = [emu.make_user("Ann", "ann"), emu.make_user("Bo", "bo", language_code="ko"),
                           emu.make_user("Cy", "cy")]
@@ -100,6 +103,7 @@ def test_hostile_files_are_refused_quickly_in_bounded_memory(library_dir, hostil
                 # three people at once, each sending a third of the corpus in turn (two workers take them)
                 await asyncio.gather(*[send_in_turn(emu, people[i], chats[i], langs[i], corpus[i::3],
                                                     settings.max_song_seconds) for i in range(3)])
+                phases["corpus answered"] = time.monotonic()
                 # a normal song right after still becomes a dance
                 ann, chat = people[0], chats[0]
                 emu.send_file(chat, ann, song, kind="audio", mime_type="audio/mpeg")
@@ -108,6 +112,7 @@ def test_hostile_files_are_refused_quickly_in_bounded_memory(library_dir, hostil
                 emu.press_button(chat, ann, offer["message_id"], button(offer, "✨"))
                 await wait(emu, lambda e: _final(e, chat["id"]) and any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])),
                            180)
+                phases["song danced"] = time.monotonic()
                 sampler.stop()
                 assert emu.violations == [] and emu.rate_limited == []
                 return settings
@@ -119,6 +124,8 @@ def test_hostile_files_are_refused_quickly_in_bounded_memory(library_dir, hostil
     print("\n" + table)
     overall = sampler.peak()
     print(f"peak over the whole run: one worker {overall.worker / MB:.0f} MB, bot + pool {overall.total / MB:.0f} MB")
+    marks = list(phases.items())
+    print("; ".join(f"{name}: +{t1 - t0:.0f} s" for (_, t0), (name, t1) in zip(marks, marks[1:])))
 
     assert sorted(a.file.name for a in answers) == sorted(f.name for f in corpus)
     assert all(a.seconds <= ANSWER_SECONDS for a in answers)
