@@ -74,7 +74,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.too_short": "This song is too short: I need at least 8 beats.",
         "error.too_long": "This song is too long: the limit is {max_minutes:g} minutes.",
         "error.silent": "This file is silent. Send a song with music in it.",
-        "error.no_beat": "I couldn't find a steady beat in this song.",
+        "error.no_beat": "I couldn't find a beat in this song, so there is nothing to dance to. Send a song with a rhythm.",
         "error.empty_library": "My dance library is empty right now. Please try again later.",
         # practice video and pose export (issue 15)
         "btn_practice": "🪞 Practice",
@@ -124,6 +124,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "section.chorus": "Chorus",
         "section.bridge": "Bridge",
         "section.outro": "Outro",
+        "error.unsupported_format": "I can't open this kind of file. Send a song (mp3, m4a, ogg, flac, wav) or a video with sound.",
     },
     "ko": {
         "help": (
@@ -192,7 +193,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.too_short": "노래가 너무 짧아요: 최소 8비트가 필요해요.",
         "error.too_long": "노래가 너무 길어요: 최대 {max_minutes:g}분이에요.",
         "error.silent": "소리가 없는 파일이에요. 음악이 있는 노래를 보내 주세요.",
-        "error.no_beat": "이 노래에서 일정한 박자를 찾지 못했어요.",
+        "error.no_beat": "이 노래에서 박자를 찾지 못해서 춤을 만들 수 없어요. 리듬이 있는 노래를 보내 주세요.",
         "error.empty_library": "지금은 춤 라이브러리가 비어 있어요. 잠시 후 다시 시도해 주세요.",
         # practice video and pose export (issue 15)
         "btn_practice": "🪞 연습",
@@ -240,6 +241,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "section.chorus": "코러스",
         "section.bridge": "브리지",
         "section.outro": "아웃트로",
+        "error.unsupported_format": "이런 종류의 파일은 열 수 없어요. 노래(mp3, m4a, ogg, flac, wav)나 소리가 있는 동영상을 보내 주세요.",
     },
 }
 

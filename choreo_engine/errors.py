@@ -19,7 +19,15 @@ class ChoreoError(Exception):
         super().__init__(self.message)
 
 
-class NotAudioError(ChoreoError):
+class RefusedInputError(ChoreoError):
+    """The file a person sent is not a song we can dance to (as opposed to our failing on one):
+    refused before any work is kept."""
+
+    code = "refused"
+    default_message = "I can't dance to this file."
+
+
+class NotAudioError(RefusedInputError):
     code = "not_audio"
     default_message = "I couldn't read any sound in this file. Send a song as audio, a voice note or a video with sound."
 
@@ -29,29 +37,36 @@ class NoAudioTrackError(NotAudioError):
     default_message = "This video has no sound track. Send a video with music in it."
 
 
-class EmptyAudioError(ChoreoError):
+class UnsupportedFormatError(NotAudioError):
+    """Not a container we read: a playlist, a manifest, an image, an archive, text..."""
+
+    code = "unsupported_format"
+    default_message = "I can't open this kind of file. Send a song (mp3, m4a, ogg, flac, wav) or a video with sound."
+
+
+class EmptyAudioError(RefusedInputError):
     code = "empty"
     default_message = "This file is empty."
 
 
-class TooShortError(ChoreoError):
+class TooShortError(RefusedInputError):
     code = "too_short"
     default_message = "This song is too short: I need at least {beats} beats (one dance segment)."
 
 
-class TooLongError(ChoreoError):
+class TooLongError(RefusedInputError):
     code = "too_long"
     default_message = "This song is too long: the limit is {limit_minutes:g} minutes."
 
 
-class SilentAudioError(ChoreoError):
+class SilentAudioError(RefusedInputError):
     code = "silent"
     default_message = "This file is silent. Send a song with music in it."
 
 
-class NoBeatError(ChoreoError):
+class NoBeatError(RefusedInputError):
     code = "no_beat"
-    default_message = "I couldn't find a steady beat in this song."
+    default_message = "I couldn't find a beat in this song, so there is nothing to dance to."
 
 
 class NotVideoError(ChoreoError):

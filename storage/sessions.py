@@ -77,6 +77,11 @@ class SessionRepo:
             cur = await conn.execute(sql, params)
             return cur.rowcount > 0
 
+    async def discard(self, session_id: str) -> None:
+        """Remove a session and, by cascade, everything of it (its job, buttons, segments...)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
     async def store_analysis(self, session_id: str, analysis: dict, descriptors: np.ndarray, song_path: str,
                              descriptor_tag: str) -> None:
         """The song's analysis: the session moves on to choosing, its segments wait to be offered."""

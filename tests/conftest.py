@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.data import OUTPUT, settings_for, shared
+from tests.support.data import OUTPUT, SHARED, in_ci, settings_for, shared
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI a missing ../shared fails the whole run at once instead of skipping what needs it."""
+    if in_ci() and not SHARED.is_dir():
+        raise pytest.UsageError(f"CI=true but the shared data is missing at {SHARED} (set CHOREO_SHARED_DATA)")
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +53,14 @@ def library_dir(tmp_path_factory) -> Path:
     results = asyncio.run(library_admin.add_videos([dancer], settings=settings))
     assert results[0].status == "added", results[0].message
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def hostile_corpus(tmp_path_factory):
+    """The hostile files posing as songs (tests/support/hostile.py), made once per run."""
+    from tests.support.hostile import make_corpus
+
+    return make_corpus(tmp_path_factory.mktemp("hostile"))
 
 
 @pytest.fixture(scope="session")

@@ -136,3 +136,66 @@ def test_timeouts_grow_with_the_media_length():
     assert ffmpeg.timeout_for(600) > ffmpeg.timeout_for(60) > ffmpeg.timeout_for(0)
     assert ffmpeg.timeout_for(None) == ffmpeg.timeout_for(ffmpeg.UNKNOWN_MEDIA_SECONDS)
     assert ffmpeg.timeout_for(60, ffmpeg.AUDIO_SECONDS_PER_SECOND) < ffmpeg.timeout_for(60)
+
+
+# --------------------------------------------------------------------------- media from outside
+
+
+def test_sniffing_names_the_container_by_its_first_bytes(tmp_path, hostile_corpus):
+    made = {ext: tmp_path / f"tone.{ext}" for ext in ("wav", "flac", "mp3", "m4a", "webm", "aac")}
+    for ext, path in made.items():
+        ffmpeg_run_quietly("-f", "lavfi", "-i", "sine=d=0.5", str(path))
+    assert {ext: ffmpeg.sniff_demuxer(p) for ext, p in made.items()} == {
+        "wav": "wav", "flac": "flac", "mp3": "mp3", "m4a": "mov", "webm": "matroska", "aac": "aac"}
+    assert ffmpeg.sniff_demuxer(shared("music", "xmoto", "foxrun.ogg")) == "ogg"
+    assert ffmpeg.sniff_demuxer(shared("dance", "video_mgt", "dancer.avi")) == "avi"
+    by_name = {f.name: ffmpeg.sniff_demuxer(f.path) for f in hostile_corpus}
+    assert by_name["12 MB id3 tag + 2 s song"] == "mp3"  # past the tag
+    for name in ("playlist.m3u8 as mp3", "dash manifest as ogg", "concat list as mp3", "sdp (rtp) as wav",
+                 "png as mp3", "jpg as audio", "zip as mp3", "gz as ogg", "text as ogg", "random bytes"):
+        assert by_name[name] is None, name
+
+
+def ffmpeg_run_quietly(*args: str) -> None:
+    ffmpeg.run(["-nostdin", "-v", "error", "-y", *args], timeout=60.0, check=True)
+
+
+def test_a_playlist_reaches_other_files_unless_the_input_is_restricted(tmp_path):
+    song = tmp_path / "elsewhere.mp3"
+    ffmpeg_run_quietly("-f", "lavfi", "-i", "sine=d=2", str(song))
+    # an HLS playlist sent as audio, saved under Telegram's extension as songs were before
+    playlist = tmp_path / "song.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{song}\n#EXT-X-ENDLIST\n")
+    concat = tmp_path / "song.ogg"
+    concat.write_text(f"ffconcat version 1.0\nfile '{song.name}'\n")
+    for listing in (playlist, concat):
+        # ffmpeg's defaults follow the list to the other file...
+        assert ffmpeg.run(["-v", "error", "-i", str(listing), "-f", "null", "-"], timeout=60.0).returncode == 0
+        # ... the engine's input options do not open the list at all
+        assert ffmpeg.sniff_demuxer(listing) is None
+        proc = ffmpeg.run(["-v", "error", *ffmpeg.media_input(listing), "-f", "null", "-"], timeout=60.0)
+        assert proc.returncode != 0
+        assert ffmpeg.probe_media(listing) == ffmpeg.MediaProbe(None)
+
+
+def test_decoded_sound_is_counted_and_stops_at_the_cap(hostile_corpus):
+    files = {f.name: f.path for f in hostile_corpus}
+    two_hours = ffmpeg.decode_sound(files["2 h mp3, 8 kbps"], 22050, 30.0, demuxer="mp3", timeout=60.0)
+    assert two_hours.cut and len(two_hours.samples) == 30 * 22050
+    # a header claiming 1 s does not end the count: 12 minutes are there
+    lying = ffmpeg.decode_sound(files["flac header 1 s, 12 min of tone"], 22050, 60.0, demuxer="flac", timeout=60.0)
+    assert ffmpeg.probe_media(files["flac header 1 s, 12 min of tone"]).duration == pytest.approx(1.0, abs=0.05)
+    assert lying.cut and len(lying.samples) == 60 * 22050
+    whole = ffmpeg.decode_sound(files["steady tone, no beat"], 22050, None, demuxer="mov", timeout=60.0)
+    assert not whole.cut and whole.returncode == 0 and len(whole.samples) == pytest.approx(30 * 22050, abs=2048)
+
+
+def test_probing_tells_the_streams_of_what_opens(hostile_corpus):
+    files = {f.name: f.path for f in hostile_corpus}
+    mute = ffmpeg.probe_media(files["video without sound"])
+    assert (mute.demuxer, mute.opened, mute.audio, mute.video) == ("mov", True, False, True)
+    subtitles = ffmpeg.probe_media(files["mp4, subtitles only"])
+    assert subtitles.opened and not subtitles.audio and not subtitles.video
+    assert not ffmpeg.probe_media(files["truncated m4a, no moov"]).opened
+    tagged = ffmpeg.probe_media(files["12 MB id3 tag + 2 s song"])
+    assert tagged.audio and tagged.video  # (its "video": the tag's picture)

@@ -13,6 +13,11 @@ from ..texts import language_of, t
 
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".wma", ".amr"}
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".3gp"}
+# Playlists and manifests go by audio mimes ("audio/x-mpegurl"), but they are lists of other
+# files or URLs, not sound: refused from the message itself. (Whatever a file's name or mime,
+# the engine reads only the containers its first bytes name.)
+PLAYLIST_MIME_PARTS = ("mpegurl", "scpls", "x-ms-asx", "xspf", "dash+xml")
+PLAYLIST_EXTENSIONS = {".m3u", ".m3u8", ".pls", ".asx", ".xspf", ".mpd", ".cue", ".ffconcat"}
 
 
 def service_of(context: ContextTypes.DEFAULT_TYPE) -> ChoreoService:
@@ -44,6 +49,8 @@ def song_media(message: Message) -> tuple[object, str, float | None] | None:
     if doc:
         mime = (doc.mime_type or "").lower()
         ext = Path(doc.file_name or "").suffix.lower()
+        if ext in PLAYLIST_EXTENSIONS or any(part in mime for part in PLAYLIST_MIME_PARTS):
+            return None
         if mime.startswith(("audio/", "video/")) or ext in AUDIO_EXTENSIONS | VIDEO_EXTENSIONS:
             return doc, doc.file_name or "file", None
     return None

@@ -7,6 +7,7 @@ import asyncio
 import html
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ import numpy as np
 
 from telegram.error import BadRequest
 
+from choreo_engine.errors import RefusedInputError
 from choreo_engine.music import features
 from storage.retention import PREVIEW_NAME
 from storage.rows import ButtonAction, Delivery, Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from .choosing import Choosing
 
 log = logging.getLogger(__name__)
+# What a downloaded song is saved as, in its session's folder.
+SONG_FILE_NAME = "song"
 
 
 async def song_descriptors(rt: Runtime, session: Session, analysis: dict) -> np.ndarray:
@@ -79,14 +83,19 @@ class Stages:
             return
         await self.rt.sessions.set_status(session_id, SessionStatus.FAILED, error=str(exc)[:500])
         await self.messages.report_failure(session, exc)
+        if isinstance(exc, RefusedInputError) and session.status in (SessionStatus.QUEUED, SessionStatus.ANALYSING):
+            # a file refused as it arrived leaves nothing behind: neither its download nor its rows
+            await self.rt.sessions.discard(session_id)
+            shutil.rmtree(self.rt.session_dir(session_id), ignore_errors=True)
 
     # ------------------------------------------------------------------ analyse
     async def _download(self, session: Session) -> str:
         if session.song_path and Path(session.song_path).exists():
             return session.song_path
         tg_file = await self.rt.bot.get_file(session.song_file_id)
-        suffix = Path(tg_file.file_path or "").suffix or ".bin"
-        path = self.rt.session_dir(session.id) / f"song{suffix}"
+        # a fixed name: nothing of the sender's name or Telegram's extension reaches a path or
+        # ffmpeg (the engine tells the container from the file's first bytes)
+        path = self.rt.session_dir(session.id) / SONG_FILE_NAME
         # a temporary name until complete: a download cut short (a full disk) is never taken for the song
         partial = path.with_name(path.name + ".part")
         await tg_file.download_to_drive(partial)

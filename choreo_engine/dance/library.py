@@ -102,7 +102,7 @@ def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: 
     # encoding time grows with the source's length (from its header; None: unknown)
     seconds = ffmpeg.probe_duration(src)
     args = [
-        "-nostdin", "-v", "error", "-y", "-i", str(src),
+        "-nostdin", "-v", "error", "-y", *ffmpeg.media_input(src, ffmpeg.sniff_demuxer(src)),
         "-map", "0:v:0", "-map", "0:a:0?", "-c:a", "aac", "-b:a", "64k", "-ac", "1",
         "-vf", f"scale=-2:'min({max_height},ih)'", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
         "-pix_fmt", "yuv420p", "-g", "25", str(tmp),

@@ -39,12 +39,13 @@ from .. import ffmpeg
 from ..errors import (
     EmptyAudioError,
     NoAudioTrackError,
+    NoBeatError,
     NotAudioError,
     SilentAudioError,
     TooLongError,
     TooShortError,
+    UnsupportedFormatError,
 )
-from ..ffmpeg import probe_duration
 from .structure import Section, motif_sources
 
 SAMPLE_RATE = 22_050
@@ -62,6 +63,13 @@ FLOOR_RANGE_DB = 30.0
 SILENCE_PEAK = 3e-5
 # A song whose 10th-90th percentile beats differ by less than this uses part of the 0..10 range.
 DYNAMIC_RANGE_DB = 12.0
+# An attack: the loudness rising by over ATTACK_RISE_DB within ATTACK_FRAMES hops (93 ms); a
+# song needs MIN_ATTACKS_PER_SECOND of them on average to have a beat (see has_attacks).
+ATTACK_RISE_DB = 2.0
+ATTACK_FRAMES = 4
+MIN_ATTACKS_PER_SECOND = 1.0
+# A song is "too long" past its limit by more than this (a rounding of the length, not a minute).
+TOO_LONG_MARGIN = 0.5
 
 
 @dataclass
@@ -156,37 +164,52 @@ class SongAnalysis:
 # --------------------------------------------------------------------------- decoding
 
 
-def _decode_soundfile(path: Path, sr: int) -> np.ndarray | None:
+# libsndfile reads some files ffmpeg cannot open (certain Ogg Vorbis streams): the containers
+# it is then tried on, and the formats it must report (never one of its exotic ones).
+SOUNDFILE_CONTAINERS = {"wav": {"WAV", "WAVEX", "RF64"}, "w64": {"W64"}, "flac": {"FLAC"}, "ogg": {"OGG"},
+                        "aiff": {"AIFF"}, "caf": {"CAF"}, "mp3": {"MP3"}}
+# Frames libsndfile reads at a time: the memory a block takes whatever the channels (8: 2 MB).
+SOUNDFILE_BLOCK = 65_536
+
+
+def _decode_ffmpeg(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool]:
+    """Mono at ``sr`` by ffmpeg, and whether there was more than ``max_seconds`` (decoding stopped there)."""
+    # decoding takes time in proportion to the sound read: at most the limit (+ 1 s) of it
+    timeout = ffmpeg.timeout_for(None if max_seconds is None else max_seconds + 1, ffmpeg.AUDIO_SECONDS_PER_SECOND)
+    sound = ffmpeg.decode_sound(path, sr, max_seconds, demuxer=demuxer, timeout=timeout)
+    if sound.returncode != 0 and len(sound.samples) == 0:
+        raise NotAudioError()  # (a damaged file that still decoded a while is taken as far as it goes)
+    return sound.samples, sound.cut
+
+
+def _decode_soundfile(path: Path, demuxer: str, sr: int, max_seconds: float | None) -> tuple[np.ndarray, bool] | None:
+    """The same by libsndfile, block by block (each mixed down and resampled as it comes); None
+    when libsndfile cannot read it either. (It stops where the header's sample count ends.)"""
+    formats = SOUNDFILE_CONTAINERS.get(demuxer)
+    if formats is None:
+        return None
     try:
         import soundfile as sf
-
-        data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception:
-        return None
-    y = data.mean(axis=1)
-    if file_sr != sr and len(y):
         import soxr
 
-        y = soxr.resample(y, file_sr, sr).astype(np.float32)
-    return y.astype(np.float32, copy=False)
-
-
-def _decode_ffmpeg(path: Path, sr: int, max_seconds: float | None) -> np.ndarray:
-    args = ["-nostdin", "-v", "error", "-i", str(path)]
-    if max_seconds is not None:
-        # Read a little past the limit: enough to know the file is too long, no more.
-        args += ["-t", f"{max_seconds + 1:.3f}"]
-    args += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sr), "-f", "f32le", "pipe:1"]
-    # decoding takes time in proportion to the sound read: at most max_seconds + 1 of it
-    limit = None if max_seconds is None else max_seconds + 1
-    proc = ffmpeg.run(args, timeout=ffmpeg.timeout_for(limit, ffmpeg.AUDIO_SECONDS_PER_SECOND))
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace")
-        if "matches no streams" in err or "does not contain any stream" in err:
-            if ffmpeg.has_video_stream(path):
-                raise NoAudioTrackError()
-        raise NotAudioError()
-    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+        with sf.SoundFile(str(path)) as fh:
+            if fh.format not in formats or fh.samplerate <= 0 or fh.channels <= 0:
+                return None
+            resampler = soxr.ResampleStream(fh.samplerate, sr, 1, dtype="float32")
+            cap = None if max_seconds is None else int(max_seconds * sr)
+            parts, n, cut = [], 0, False
+            while not cut:
+                block = fh.read(SOUNDFILE_BLOCK, dtype="float32", always_2d=True)
+                last = len(block) < SOUNDFILE_BLOCK
+                parts.append(resampler.resample_chunk(block.mean(axis=1), last=last))
+                n += len(parts[-1])
+                cut = cap is not None and n > cap
+                if last:
+                    break
+    except Exception:  # not readable by libsndfile either
+        return None
+    y = np.concatenate(parts).astype(np.float32, copy=False)
+    return (y[:cap] if cut else y), cut
 
 
 def decode(
@@ -194,27 +217,38 @@ def decode(
 ) -> np.ndarray:
     """Decode any file with sound in it to mono float32 at ``sr``.
 
-    soundfile handles wav/flac/ogg/opus/mp3; anything else (m4a/aac, the sound of mp4, avi,
-    mov, webm videos) goes through the ffmpeg binary of imageio-ffmpeg via a pipe.
+    The container is told by its first bytes and must be one read as a self-contained audio or
+    video file (:func:`choreo_engine.ffmpeg.probe_media`); its first audio stream is decoded by
+    ffmpeg straight to ``sr`` mono through a pipe (by libsndfile block by block when ffmpeg
+    cannot open it), so memory is bounded by ``max_seconds`` whatever the file's channels and
+    rate. The length checked is the one decoded, not the header's.
 
     Raises
     ------
-    EmptyAudioError, NotAudioError, NoAudioTrackError, TooLongError, SilentAudioError
+    EmptyAudioError, UnsupportedFormatError, NotAudioError, NoAudioTrackError, TooLongError,
+    SilentAudioError
     """
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise EmptyAudioError()
-    if max_seconds is not None:
-        known = probe_duration(path)
-        if known is not None and known > max_seconds + 0.5:
-            raise TooLongError(limit_minutes=max_seconds / 60)
-    y = _decode_soundfile(path, sr)
-    if y is None:
-        y = _decode_ffmpeg(path, sr, max_seconds)
+    demuxer = ffmpeg.sniff_demuxer(path)
+    if demuxer is None:
+        raise UnsupportedFormatError()
+    limit = None if max_seconds is None else max_seconds + TOO_LONG_MARGIN
+    media = ffmpeg.probe_media(path)
+    if media.opened:
+        if not media.audio:
+            raise NoAudioTrackError() if media.video else NotAudioError()
+        y, cut = _decode_ffmpeg(path, demuxer, sr, limit)
+    else:
+        decoded = _decode_soundfile(path, demuxer, sr, limit)
+        if decoded is None:
+            raise NotAudioError()
+        y, cut = decoded
+    if cut:
+        raise TooLongError(limit_minutes=max_seconds / 60)
     if len(y) == 0:
         raise EmptyAudioError()
-    if max_seconds is not None and len(y) / sr > max_seconds + 0.5:
-        raise TooLongError(limit_minutes=max_seconds / 60)
     if not np.all(np.isfinite(y)):
         raise NotAudioError()
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
@@ -309,6 +343,20 @@ def fold_tempo(tempo: float, low: float = DANCE_TEMPO_MIN) -> float:
     while tempo < low:
         tempo *= 2
     return tempo
+
+
+def has_attacks(frame_db: np.ndarray, duration: float) -> bool:
+    """Whether the sound has the attacks a beat is made of (a note, a drum hit), often enough.
+
+    An attack: the loudness (:func:`frame_loudness_db`) rising by over ATTACK_RISE_DB within
+    ATTACK_FRAMES hops. A steady tone, a drone or white noise has none (a rise at its start
+    at most); music has 7-17 a second, and even the soft, muffled track of the real dancer 2.6.
+    """
+    lag = ATTACK_FRAMES
+    if len(frame_db) <= lag or duration <= 0:
+        return False
+    before = np.min([frame_db[lag - k : len(frame_db) - k] for k in range(1, lag + 1)], axis=0)
+    return np.count_nonzero(frame_db[lag:] - before > ATTACK_RISE_DB) >= MIN_ATTACKS_PER_SECOND * duration
 
 
 def beat_track(y: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = HOP_LENGTH) -> tuple[float, np.ndarray]:
@@ -412,7 +460,11 @@ def analyze(
     beats_per_segment: int = BEATS_PER_SEGMENT,
     hop_length: int = HOP_LENGTH,
 ) -> SongAnalysis:
-    """Tempo, beats, bars, segments of whole bars, sections and the loudness levels."""
+    """Tempo, beats, bars, segments of whole bars, sections and the loudness levels.
+
+    Raises SilentAudioError, NoBeatError (no attacks: a steady tone, a drone, noise) and
+    TooShortError (fewer beats than one segment).
+    """
     from .bars import estimate_bars, power_spectrogram
     from .compiled import ensure_compiled
     from .structure import find_sections  # noqa: F401 (imported late like bars)
@@ -421,13 +473,15 @@ def analyze(
     duration = len(y) / sr
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise SilentAudioError()
+    spec = power_spectrogram(y, hop_length)  # one STFT for loudness, bars and sections
+    frame_db = frame_loudness_db(y, sr, hop_length, spec)
+    if not has_attacks(frame_db, duration):
+        raise NoBeatError()  # (the tracker would place "beats" on a steady tone all the same)
     tempo, beats = beat_track(y, sr, hop_length)
     beats = _regularize_beats(beats, duration)
     if len(beats) < beats_per_segment:
         raise TooShortError(beats=beats_per_segment)
 
-    spec = power_spectrogram(y, hop_length)  # one STFT for loudness, bars and sections
-    frame_db = frame_loudness_db(y, sr, hop_length, spec)
     floor = song_floor_db(frame_db)
     frame_times = np.arange(len(frame_db)) * hop_length / sr
     # Each beat's loudness: mean power over the frames from this beat to the next.

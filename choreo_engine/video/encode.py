@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import EncodeError, RenderError
-from ..ffmpeg import pipe_frames, timeout_for
+from ..ffmpeg import media_input, pipe_frames, sniff_demuxer, timeout_for
 
 __all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "audio_bitrate", "encode_video", "encode_within",
            "forward_only", "frame_height_for", "video_bitrate_budget"]
@@ -114,7 +114,8 @@ def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W:
     args = [
         "-nostdin", "-v", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0",
-        "-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}", "-i", str(song_path),
+        # the song came from outside: read as local files and accepted containers only
+        "-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}", *media_input(song_path, sniff_demuxer(song_path)),
         "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-maxrate", f"{kbps}k",
         "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(int(round(2 * fps))),

@@ -48,9 +48,11 @@ __all__ = ["FINAL_HEIGHTS", "render_final"]
 FINAL_HEIGHTS = (1080, 720, 540, 480, 360, 270, 240)
 
 
-def _song_duration(song_path: str | os.PathLike, fallback: float) -> float:
+def _song_duration(song_path: str | os.PathLike, decoded: float) -> float:
+    """The song's length from its header, unless the header lies about it (an upload's may):
+    then the length decoded, which the segments end at."""
     d = probe_duration(song_path)
-    return float(d) if d else float(fallback)
+    return float(d) if d and abs(d - decoded) < 1.0 else float(decoded)
 
 
 def render_final(

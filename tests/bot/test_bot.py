@@ -156,9 +156,9 @@ def test_bad_inputs_get_a_friendly_answer(data_dir, tmp_path):
 
     asyncio.run(scenario())
     con = sqlite3.connect(data_dir / "choreo.db")
-    # only the two files that looked like songs were taken in, and both failed cleanly
-    assert sorted(r[0] for r in con.execute("SELECT status FROM sessions")) == ["failed", "failed"]
-    assert con.execute("SELECT COUNT(*) FROM session_segments").fetchone()[0] == 0
+    # only the two files that looked like songs were taken in, and both were refused leaving no rows
+    assert con.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
 
 
 def test_forged_stale_and_double_taps_change_nothing(data_dir, tmp_path):

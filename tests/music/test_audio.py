@@ -185,8 +185,8 @@ def test_too_long(source_clip):
     assert "limit" in err.value.message
 
 
-def test_too_long_is_refused_before_decoding(tmp_path):
-    """A long file is refused from its header: a 20-minute silent wav, never decoded."""
+def test_too_long_is_refused_by_the_length_decoded(tmp_path):
+    """A 20-minute silent wav: decoding stops just past the 10-minute limit (the header is not trusted)."""
     long = tmp_path / "long.wav"
     with sf.SoundFile(long, "w", samplerate=8000, channels=1, subtype="PCM_U8") as fh:
         fh.write(np.zeros(8000 * 60 * 20, dtype=np.float32))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,22 @@ SHARED = shared_data_dir()
 OUTPUT = PROJECT_ROOT / "tests" / "output"
 
 
+def in_ci() -> bool:
+    """Running in CI (``CI=true``), where nothing a test needs may be missing."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip for a developer without it; in CI, fail: there a missing requirement is a broken run."""
+    if in_ci():
+        pytest.fail(f"{reason} (required when CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
 def shared(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not found: {path} (set CHOREO_SHARED_DATA)")
+        skip_or_fail(f"shared data not found: {path} (set CHOREO_SHARED_DATA)")
     return path
 
 
