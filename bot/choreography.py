@@ -113,8 +113,13 @@ def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | 
     final = video.render_final(shots, song_path, video_path, mode=mode, progress=progress)
     if sheet_path is not None:
         video.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
-                           labels=[ls.clip_name for ls in lib_segments])
+                           labels=[ls.clip_name for ls in lib_segments], credits=credit_lines(lib_segments))
     return Path(final)
+
+
+def credit_lines(lib_segments: list) -> list[str]:
+    """The credits of the source videos used, once each, in order of first use."""
+    return list(dict.fromkeys(ls.credit for ls in lib_segments if getattr(ls, "credit", None)))
 
 
 def parse_picks(text: str, n_segments: int) -> list[int] | None:

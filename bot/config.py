@@ -26,6 +26,7 @@ class BotSettings:
     max_file_mb: int  # 20: the cloud Bot API's download limit
     vote_timeout_seconds: int
     engine: Settings = field(default_factory=Settings.from_env)
+    admin_ids: frozenset[int] = frozenset()  # who may /learn, /library, /forget (CHOREO_ADMIN_IDS)
 
     @property
     def max_song_seconds(self) -> float:
@@ -42,4 +43,10 @@ class BotSettings:
             max_file_mb=_int("CHOREO_MAX_FILE_MB", 20),
             vote_timeout_seconds=_int("CHOREO_VOTE_TIMEOUT_SECONDS", 120),
             engine=Settings.from_env(),
+            admin_ids=admin_ids(os.environ.get("CHOREO_ADMIN_IDS", "")),
         )
+
+
+def admin_ids(text: str) -> frozenset[int]:
+    """Telegram user ids from a comma- or space-separated list (anything else is ignored)."""
+    return frozenset(int(p) for p in text.replace(",", " ").split() if p.strip().lstrip("-").isdigit())

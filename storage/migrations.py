@@ -180,4 +180,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE library_segments ADD COLUMN music_start REAL;
     ALTER TABLE sessions ADD COLUMN descriptor_tag TEXT NOT NULL DEFAULT 'default-r1'
     """,
+    # 5: the dance library's sources and styles: where each clip came from (URL or file name, the
+    # source file's hash, the stretch of it kept), who made it, under what licence and when; its
+    # style and whether that style is a guess; and a soft delete (a forgotten clip is no longer
+    # offered, but sessions that picked it still render it)
+    """
+    ALTER TABLE clips ADD COLUMN source TEXT;
+    ALTER TABLE clips ADD COLUMN origin_sha256 TEXT;
+    ALTER TABLE clips ADD COLUMN origin_start REAL;
+    ALTER TABLE clips ADD COLUMN origin_end REAL;
+    ALTER TABLE clips ADD COLUMN performer TEXT;
+    ALTER TABLE clips ADD COLUMN licence TEXT;
+    ALTER TABLE clips ADD COLUMN source_date TEXT;
+    ALTER TABLE clips ADD COLUMN style_guessed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clips ADD COLUMN forgotten_at TEXT;
+    CREATE INDEX clips_origin ON clips (origin_sha256)
+    """,
 ]
