@@ -249,7 +249,7 @@ def uncrop_poses(poses: np.ndarray, crop: Box) -> np.ndarray:
 def followed_share(poses: np.ndarray, fps: float, lead: LeadDancer) -> tuple[float, float | None]:
     """The share of sampled frames (with people found near the pose) where the pose is the lead's,
     and the first time (s) it was someone else's (None: never)."""
-    hips = np.nanmean(poses[:, [pose.L_HIP, pose.R_HIP], :2], axis=1)
+    hips = poses[:, [pose.L_HIP, pose.R_HIP], :2].mean(axis=1)  # NaN where no pose
     times = sorted({t for tr in lead.tracks for t in tr.times})
     checked = lead_frames = 0
     first_other = None
