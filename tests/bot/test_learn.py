@@ -1,0 +1,89 @@
+"""Admins teach the bot through Telegram: /learn a dance video, then the next song is offered its
+moves without a restart; /library, /forget; everyone else is refused (issue: real dancers)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot import choreography
+from bot.sandbox.emulator import TelegramEmulator
+from tests.support.botkit import bot_settings, copy_library, previews, running_bot, wait
+from tests.support.data import ffmpeg, settings_for, shared
+
+DANCER = ("dance", "video_mgt", "dancer.avi")
+
+
+@pytest.fixture
+def data_dir(library_dir, tmp_path) -> Path:
+    return copy_library(library_dir, tmp_path / "data")
+
+
+def _texts(emu, chat_id: int, since: int = 0) -> list[str]:
+    return [m.get("text") or "" for m in emu.bot_messages(chat_id)[since:]]
+
+
+def test_learn_then_the_next_song_offers_the_new_moves(data_dir, tmp_path):
+    # a dancer the library does not have yet (the real dancer, mirrored), and a song with its music
+    video = tmp_path / "mirrored-dancer.mp4"
+    ffmpeg("-ss", "29", "-t", "11", "-i", str(shared(*DANCER)), "-vf", "hflip", "-c:v", "libx264",
+           "-preset", "ultrafast", "-c:a", "aac", str(video))
+    song = tmp_path / "its-music.mp3"
+    ffmpeg("-ss", "29", "-t", "11", "-i", str(shared(*DANCER)), "-vn", "-c:a", "libmp3lame", str(song))
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            ann, bob = emu.make_user("Ann", "ann"), emu.make_user("Bob", "bob")
+            settings = bot_settings(emu, data_dir, admin_ids=frozenset({ann["id"]}))
+            async with running_bot(settings):
+                a_chat, b_chat = emu.make_private_chat(ann), emu.make_private_chat(bob)
+                # not an admin: a short refusal, nothing learned
+                emu.send_file(b_chat, bob, video, kind="video", caption="/learn salsa", mime_type="video/mp4")
+                emu.send_text(b_chat, bob, "/forget 1")
+                await wait(emu, lambda e: _texts(e, b_chat["id"]).count("Only the bot's admins can do this.") == 2, 30)
+
+                emu.send_file(a_chat, ann, video, kind="video", caption="/learn contemporary", mime_type="video/mp4")
+                await wait(emu, lambda e: any(t.startswith(("✅", "😕")) for t in _texts(e, a_chat["id"])), 400,
+                           explain=lambda e: _texts(e, a_chat["id"]))
+                done = next(t for t in _texts(emu, a_chat["id"]) if t.startswith(("✅", "😕")))
+                assert done.startswith("✅ Learned «mirrored-dancer.mp4»"), done
+                assert "style contemporary" in done and "from the next song on" in done
+
+                before = len(emu.bot_messages(a_chat["id"]))
+                emu.send_text(a_chat, ann, "/library")
+                await wait(emu, lambda e: any("The library" in t for t in _texts(e, a_chat["id"], before)), 30)
+                assert "• contemporary:" in _texts(emu, a_chat["id"], before)[-1]
+
+                # the next song: its first offer includes the new clip's moves, without a restart
+                emu.send_file(a_chat, ann, song, kind="audio", mime_type="audio/mpeg")
+                await wait(emu, lambda e: previews(e, a_chat["id"]), 300)
+                con = sqlite3.connect(data_dir / "choreo.db")
+                offered = con.execute(
+                    "SELECT c.id, c.source, c.style FROM candidates k JOIN library_segments s "
+                    "ON s.id = k.library_segment_id JOIN clips c ON c.id = s.clip_id WHERE k.idx = 0").fetchall()
+                new = [row for row in offered if row[1] == "mirrored-dancer.mp4"]
+                assert new and new[0][2] == "contemporary", offered
+                emu.send_text(a_chat, ann, "/cancel")
+
+                # forgetting it: no longer offered for new songs
+                before = len(emu.bot_messages(a_chat["id"]))
+                emu.send_text(a_chat, ann, f"/forget {new[0][0]}")
+                await wait(emu, lambda e: any("no longer offered" in t for t in _texts(e, a_chat["id"], before)), 30)
+                assert emu.violations == [] and emu.rate_limited == []
+                return new[0][0], con.execute("SELECT library_segment_id FROM candidates k JOIN library_segments s "
+                                              "ON s.id = k.library_segment_id WHERE s.clip_id = ?",
+                                              (new[0][0],)).fetchall()
+
+    clip_id, offered_ids = asyncio.run(scenario())
+    # a session that offered the forgotten clip can still render it; a new song is never offered it
+    loaded = choreography.loaded_library(settings_for(data_dir))
+    for (segment_id,) in offered_ids:
+        assert loaded.library.segments[loaded.library.position(segment_id)].forgotten
+    song_analysis, loaded, ctx, auto = choreography.plan_song(tmp_path / "its-music.mp3", settings_for(data_dir))
+    for i in range(len(song_analysis.analysis.segments)):
+        rows = [c.position for c in loaded.planner.candidates(ctx, i).items]
+        assert all(loaded.library.segments[r].clip_id != clip_id for r in rows)
+    assert all(loaded.library.segments[r].clip_id != clip_id for r in auto)
