@@ -219,6 +219,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.render import bench_render
 
         _print_json(bench_render(runs=args.runs))
+    elif args.what == "ingest":
+        from choreo_engine.bench.ingest import bench_ingest
+
+        _print_json(bench_ingest(runs=args.runs))
     elif args.what == "retrieval":
         from choreo_engine.bench.retrieval import evaluate_all
 
@@ -339,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "ingest"])
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tracks", type=int, default=0, help="retrieval: limit the number of tracks (0 = all)")

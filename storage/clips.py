@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from choreo_engine.dance.library import Credit, IngestedClip, Library, LibrarySegment, save_poses
+from choreo_engine.dance.library import IngestedClip, Library, LibrarySegment, save_poses
 
 from .db import Database
 from .rows import MusicRange, StoredClip
@@ -272,7 +272,7 @@ class ClipRepo:
                 motion_levels=np.array(json.loads(r["motion_levels"]), dtype=int),
                 video_path=str(self.absolute(r["video_file"])), poses_path=str(self.absolute(r["poses_file"])),
                 fps=r["fps"], aspect=r["width"] / r["height"], style=r["style"],
-                credit=Credit(r["source"], r["performer"], r["licence"], r["source_date"]).line() or None,
+                source=r["source"], performer=r["performer"], licence=r["licence"], source_date=r["source_date"],
                 forgotten=r["forgotten_at"] is not None,
             )
             for r in rows
@@ -320,7 +320,8 @@ class ClipRepo:
                  "segments": c["segments"], "duration": round(c["duration"], 2), "tempo": round(c["tempo"], 1),
                  "pose_source": c["pose_source"], "detection_rate": round(c["detection_rate"], 3),
                  "descriptor": c["descriptor_tag"], "style_guessed": bool(c["style_guessed"]),
-                 "credit": Credit(c["source"], c["performer"], c["licence"], c["source_date"]).line()}
+                 "source": c["source"], "performer": c["performer"], "licence": c["licence"],
+                 "source_date": c["source_date"]}
                 for c in clips
             ],
         }

@@ -294,9 +294,18 @@ class LibrarySegment:
     fps: float
     aspect: float = 1.0  # the clip's width / height (poses are image-normalised)
     style: str | None = None
-    credit: str | None = None  # the clip's credits line (Credit.line)
+    # where the clip came from (see Credit)
+    source: str | None = None
+    performer: str | None = None
+    licence: str | None = None
+    source_date: str | None = None
     # forgotten (/forget): kept so sessions that picked it still render, never offered again
     forgotten: bool = False
+
+    @property
+    def credit(self) -> str | None:
+        """The clip's credits line (None for clips without a source: the starter library's)."""
+        return Credit(self.source, self.performer, self.licence, self.source_date).line() or None
 
 
 @dataclass

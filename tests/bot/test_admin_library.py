@@ -154,3 +154,20 @@ def test_credits_are_on_the_sheet(loaded, tmp_path, output_dir):
     band = slice(int(0.055 * a.shape[1]), int(0.08 * a.shape[1]))  # under the title, above the timeline
     assert np.abs(a[band] - b[band]).max() > 0.3  # the credits line is drawn there ...
     assert np.array_equal(a[int(0.3 * a.shape[0]):], b[int(0.3 * b.shape[0]):])  # ... and nothing else moves
+
+
+def test_credits_card_ends_the_video(tmp_path):
+    from choreo_engine import ffmpeg as engine_ffmpeg
+    from choreo_engine.dance.pose import read_frames
+    from choreo_engine.video.credits import CARD_SECONDS, append_credits_card
+
+    clip = dancer_excerpt(tmp_path / "dance.mp4", 30, 4)
+    before = engine_ffmpeg.probe_duration(clip)
+    first_before = next(read_frames(clip)[0])
+    append_credits_card(clip, ["MGT dancer · dancer.avi · GPL-3.0", "https://example.org/class · Ann · CC BY 4.0"])
+    assert engine_ffmpeg.probe_duration(clip) == pytest.approx(before + CARD_SECONDS, abs=0.3)
+    frames = list(read_frames(clip)[0])
+    # the dance is unchanged at the start; the card (dark, with white text) at the end
+    assert np.abs(frames[0].astype(int) - first_before.astype(int)).mean() < 8
+    card = frames[-1]
+    assert (card.max(axis=2) > 200).mean() > 0.003 and np.median(card) < 60
