@@ -186,8 +186,12 @@ def cmd_library(args: argparse.Namespace) -> int:
             print(f"database {stats['database_bytes'] / 1e6:.1f} MB, poses {stats['pose_files_bytes'] / 1e6:.1f} MB, "
                   f"videos {stats['video_files_bytes'] / 1e6:.1f} MB")
             for c in stats["clip_list"]:
-                print(f"  {c['id']:>4}  {c['name'][:40]:<40} {c['style'] or c['kind']:<8} {c['segments']:>3} seg "
-                      f"{c['tempo']:>6.1f} BPM  {c['pose_source']} ({c['detection_rate']:.0%} detected)")
+                style = (c["style"] or c["kind"]) + ("?" if c["style_guessed"] else "")
+                source = "  " + " · ".join(c[k] for k in ("performer", "source", "licence", "source_date") if c[k])
+                print(f"  {c['id']:>4}  {c['name'][:40]:<40} {style:<9} {c['segments']:>3} seg "
+                      f"{c['tempo']:>6.1f} BPM  {c['pose_source']} ({c['detection_rate']:.0%} detected)"
+                      f"{source.rstrip()}")
+            print("(style? = a guess from the music)")
             if stats["stale_clips"]:
                 print(f"left out of matching: {len(stats['stale_clips'])} clips stored without sound by an early "
                       f"version; remove them and add their videos again: {', '.join(stats['stale_clips'])}")

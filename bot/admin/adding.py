@@ -136,6 +136,8 @@ async def _add_one(repo: StoredLibrary, video: ingest.VideoIngest, item: Pending
             segments += len(clip.segments)
     posed = sum(c.detection_rate * c.duration for c in video.clips) / max(1e-9, video.kept_seconds)
     message = "; ".join(f"{r.start:.0f}-{r.end:.0f} s left out: {r.reason}" for r in video.refused)
+    if not video.clips:  # every stretch of dancing was refused
+        return AddResult(item.label, "failed", message=message, duration=video.duration, people=video.people)
     return AddResult(item.label, "added" if ids else "already there", ids[0] if ids else None, segments, message,
                      "mediapipe", ids, video.kept_share, video.duration, video.people, posed, style_used, guessed)
 

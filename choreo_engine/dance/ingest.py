@@ -79,8 +79,8 @@ def ingest_dancing(
 ) -> VideoIngest:
     """The stretches of a dance video where the (lead) dancer dances, as library clips.
 
-    Raises NotVideoError, NoAudioTrackError, NoPersonError (no stretch of dancing),
-    tracking.LeadSwitchError (the pose followed is not always the lead's).
+    A stretch where the pose followed is not always the lead's is refused (``refused``, with
+    the reason). Raises NotVideoError, NoAudioTrackError, NoPersonError (no stretch of dancing).
     """
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -103,7 +103,7 @@ def ingest_dancing(
     if track.detection_rate < MIN_DETECTION_RATE * 0.2:  # hardly anyone anywhere: not a dance video
         raise NoPersonError()
     poses = pose.interpolate_gaps(track.poses, fps, max(pose.MAX_GAP_SECONDS, 1.5 * pose_stride / fps))
-    followed = tracking.check_follows_lead(poses, fps, lead) if lead.crop is not None else 1.0
+    followed = tracking.followed_share(poses, fps, lead)[0] if lead.crop is not None else 1.0
     aspect = video.width / video.height
     norm = pose.normalize(poses, aspect=aspect)
     raw = track.poses if pose_stride == 1 else poses  # with a stride, the gaps are no absence
@@ -119,6 +119,8 @@ def ingest_dancing(
         a, b = int(round(stretch.start * fps)), min(n, int(round(stretch.end * fps)))
         y_part = y[int(stretch.start * audio.SAMPLE_RATE): int(stretch.end * audio.SAMPLE_RATE)]
         try:
+            if lead.crop is not None:  # a stretch where the pose left the lead for someone else is refused
+                tracking.check_follows_lead(poses, fps, lead, stretch.start, stretch.end)
             analysis = audio.analyze(y_part)
             records = segment_records(y_part, analysis, norm[a:b], fps, descriptor)
         except ChoreoError as exc:

@@ -246,11 +246,12 @@ def uncrop_poses(poses: np.ndarray, crop: Box) -> np.ndarray:
     return out
 
 
-def followed_share(poses: np.ndarray, fps: float, lead: LeadDancer) -> tuple[float, float | None]:
-    """The share of sampled frames (with people found near the pose) where the pose is the lead's,
-    and the first time (s) it was someone else's (None: never)."""
+def followed_share(poses: np.ndarray, fps: float, lead: LeadDancer, start: float = 0.0,
+                   end: float = float("inf")) -> tuple[float, float | None]:
+    """The share of sampled frames from ``start`` to ``end`` (s; with people found near the pose)
+    where the pose is the lead's, and the first time it was someone else's (None: never)."""
     hips = poses[:, [pose.L_HIP, pose.R_HIP], :2].mean(axis=1)  # NaN where no pose
-    times = sorted({t for tr in lead.tracks for t in tr.times})
+    times = sorted({t for tr in lead.tracks for t in tr.times if start <= t < end})
     checked = lead_frames = 0
     first_other = None
     for t in times:
@@ -270,9 +271,11 @@ def followed_share(poses: np.ndarray, fps: float, lead: LeadDancer) -> tuple[flo
     return (lead_frames / checked if checked else 1.0), first_other
 
 
-def check_follows_lead(poses: np.ndarray, fps: float, lead: LeadDancer) -> float:
-    """The share of frames that follow the lead; LeadSwitchError when the pose is someone else's too often."""
-    share, first_other = followed_share(poses, fps, lead)
+def check_follows_lead(poses: np.ndarray, fps: float, lead: LeadDancer, start: float = 0.0,
+                       end: float = float("inf")) -> float:
+    """The share of frames (from ``start`` to ``end`` s) that follow the lead; LeadSwitchError when
+    the pose is someone else's too often."""
+    share, first_other = followed_share(poses, fps, lead, start, end)
     if lead.people > 1 and share < 1.0 - MAX_SWITCH_SHARE:
         raise LeadSwitchError(at=first_other or 0.0)
     return share

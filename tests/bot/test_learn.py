@@ -48,8 +48,13 @@ def test_learn_then_the_next_song_offers_the_new_moves(data_dir, tmp_path):
                 emu.send_file(a_chat, ann, video, kind="video", caption="/learn contemporary", mime_type="video/mp4")
                 await wait(emu, lambda e: any(t.startswith(("✅", "😕")) for t in _texts(e, a_chat["id"])), 400,
                            explain=lambda e: _texts(e, a_chat["id"]))
-                done = next(t for t in _texts(emu, a_chat["id"]) if t.startswith(("✅", "😕")))
+                learned = next(m for m in emu.bot_messages(a_chat["id"]) if (m.get("text") or "").startswith(("✅", "😕")))
+                done = learned["text"]
                 assert done.startswith("✅ Learned «mirrored-dancer.mp4»"), done
+                # the same message showed the progress before the result
+                shown = [h.get("text") or "" for h in learned["edit_history"]]
+                assert shown[0] == "📥 Learning «mirrored-dancer.mp4»…"
+                assert any(t.startswith("📥 Learning «mirrored-dancer.mp4»… ") and t.endswith("%") for t in shown), shown
                 assert "style contemporary" in done and "from the next song on" in done
 
                 before = len(emu.bot_messages(a_chat["id"]))

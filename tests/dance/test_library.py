@@ -42,6 +42,10 @@ def test_real_dancer_is_ingested(library_dir):
     assert sum(c[3] for c in clips) >= 10
     kept = sum(c[4] for c in clips)
     assert 0.6 * 62.9 <= kept <= 62.9
+    # added without a style: each clip's style is guessed from the starter music nearest its own
+    starter_styles = {r[0] for r in _rows(library_dir, "SELECT style FROM clips WHERE kind = 'demo'")}
+    guesses = _rows(library_dir, "SELECT style, style_guessed FROM clips WHERE source = 'dancer.avi'")
+    assert all(style in starter_styles and guessed == 1 for style, guessed in guesses), guesses
     for clip_id, rate, poses_file, n_segments, duration, start, end in clips:
         assert rate >= 0.9
         poses, fps = engine_library.load_poses(library_dir / poses_file)
