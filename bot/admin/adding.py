@@ -4,17 +4,21 @@ Sources are expanded first (a folder into its video files, recursively; a link i
 stands for, downloaded by :mod:`.download`), then each file is taken by its content hash: one
 already cut into clips (by an earlier, maybe interrupted, run) or met earlier in this run is
 skipped as a duplicate, so running the same folder again resumes where it stopped. Each new file
-is cut to its dancing by the engine (``choreo_engine.dance.ingest``) in a thread (the event loop
-stays free), and each stretch is stored as its own clip in one transaction. Unlabelled clips get
+is cut to its dancing by the engine (``choreo_engine.dance.ingest``) in a worker process started
+fresh (spawned: MediaPipe's and numba's threads stay out of the caller, the bot, whose engine
+pool forks its workers), reporting its frames through a small file, and each stretch is stored
+as its own clip in one transaction. Unlabelled clips get
 the style of the starter music nearest theirs, marked as a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
+import tempfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -61,6 +65,7 @@ class PendingVideo:
     path: Path
     credit: Credit
     label: str  # what the summary calls it (the file, or the link it came from)
+    downloaded: bool = False  # ours to delete once taken in (the library keeps its own copy)
 
 
 def video_files(directory: Path) -> list[Path]:
@@ -83,7 +88,7 @@ def expand_sources(sources: Iterable[str | os.PathLike], download_dir: Path,
                 credit = got.credit
                 credit.performer = performer or credit.performer
                 credit.licence = licence or credit.licence
-                pending.append(PendingVideo(got.path, credit, got.url))
+                pending.append(PendingVideo(got.path, credit, got.url, downloaded=True))
             continue
         path = Path(source)
         files = video_files(path) if path.is_dir() else [path]
@@ -119,6 +124,47 @@ def _frames(path: Path) -> int:
         return max(0, int(info.frames)) if info.frames and info.frames > 0 else int(info.duration * info.fps)
     except Exception:  # noqa: BLE001 - an unreadable file is refused by the ingest with its reason
         return 0
+
+
+def _ingest_in_worker(path: Path, video_dir: Path, descriptor: str, style: str | None, credit: Credit,
+                      follow_lead: bool, progress_path: Path) -> ingest.VideoIngest:
+    """Run in the spawned worker: the ingest, with the frames done written to ``progress_path``."""
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        if done % 25 < n:  # about once a second of video
+            tmp = progress_path.with_suffix(".tmp")
+            tmp.write_text(str(done))
+            os.replace(tmp, progress_path)
+
+    return ingest.ingest_dancing(path, video_dir, descriptor, style, credit, progress, follow_lead=follow_lead)
+
+
+def _frames_done(progress_path: Path) -> int:
+    try:
+        return int(progress_path.read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+async def _ingest(pool: ProcessPoolExecutor, item: PendingVideo, video_dir: Path, settings: Settings,
+                  style: str | None, follow_lead: bool, progress_path: Path,
+                  advance: Callable[[int], None]) -> ingest.VideoIngest:
+    """One video ingested in ``pool``, its frames passed on to ``advance`` as they are done."""
+    future = asyncio.get_running_loop().run_in_executor(
+        pool, _ingest_in_worker, item.path, video_dir, settings.descriptor, style, item.credit, follow_lead,
+        progress_path)
+    reported = 0
+    while True:
+        finished, _ = await asyncio.wait({future}, timeout=0.5)
+        done = _frames_done(progress_path)
+        if done > reported:
+            advance(done - reported)
+            reported = done
+        if finished:
+            return future.result()
 
 
 async def _add_one(repo: StoredLibrary, video: ingest.VideoIngest, item: PendingVideo, style: str | None,
@@ -198,13 +244,13 @@ async def add_sources(
             if progress is not None:
                 progress(min(1.0, done / total))
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-ingest") as pool:
-            for (item, _), size in zip(todo, sizes):
+        with tempfile.TemporaryDirectory(prefix="choreo-ingest-") as tmp, \
+                ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for i, ((item, _), size) in enumerate(zip(todo, sizes)):
                 before = done
                 try:
-                    video = await loop.run_in_executor(
-                        pool, lambda: ingest.ingest_dancing(item.path, repo.videos_dir, settings.descriptor, style,
-                                                            item.credit, advance, follow_lead=follow_lead))
+                    video = await _ingest(pool, item, repo.videos_dir, settings, style, follow_lead,
+                                          Path(tmp) / f"progress-{i}", advance)
                     result = await _add_one(repo, video, item, style, guesser, settings.descriptor)
                 except ChoreoError as exc:
                     result = AddResult(item.label, "failed", message=exc.message)
@@ -217,6 +263,9 @@ async def add_sources(
                     report(result)
         if bar is not None:
             bar.close()
+        for item in pending:  # taken in or refused: the library keeps its own copies
+            if item.downloaded:  # (two links to one video share a download: deleted at the end)
+                item.path.unlink(missing_ok=True)
     finally:
         await db.close()
     return results

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -82,19 +83,21 @@ class Learning:
                 self._edit(progress_message, t(lang, "learn_progress", name=name, percent=percent)))))
 
         loop = asyncio.get_running_loop()
+        folder = self.settings.engine.data_dir / "learn" / uuid.uuid4().hex
         try:
-            source = request.url or await self._fetch(bot, request)
+            source = request.url or await self._fetch(bot, request, folder)
             results = await adding.add_sources([source], self.settings.engine, style=request.style,
                                                performer=request.performer, progress=progress)
             text = self._result_text(lang, name, results)
         except Exception as exc:  # noqa: BLE001 - the admin hears about any failure
             log.exception("learning %s failed", request.name)
             text = t(lang, "learn_refused", name=name, reason=html.escape(getattr(exc, "message", type(exc).__name__)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # the library keeps its own copy
         await asyncio.gather(*pending, return_exceptions=True)
         await self._edit(progress_message, text)
 
-    async def _fetch(self, bot: Bot, request: LearnRequest) -> str:
-        folder = self.settings.engine.data_dir / "learn" / uuid.uuid4().hex
+    async def _fetch(self, bot: Bot, request: LearnRequest, folder: Path) -> str:
         folder.mkdir(parents=True, exist_ok=True)
         file = await bot.get_file(request.file_id)
         path = folder / (Path(request.name).name if Path(request.name).suffix else f"{request.name}.mp4")

@@ -83,6 +83,7 @@ def test_links_and_a_playlist_are_downloaded_and_credited(tmp_path):
     assert by_source["missing.mp4"].status == "failed" and "404" in by_source["missing.mp4"].message
     clips = _clips(settings.data_dir)
     assert {Path(c[1]).name for c in clips} == {"spin.mp4", "sway.mp4"}
+    assert list((settings.data_dir / "downloads").iterdir()) == []  # taken in, the downloads are gone
     for name, source, performer, licence, date, style, guessed, origin in clips:
         assert source.startswith("http://127.0.0.1:") and performer == "MGT dancer" and licence == "GPL-3.0"
         assert date and len(date) == 10  # from the server's Last-Modified

@@ -83,6 +83,7 @@ def test_learn_then_the_next_song_offers_the_new_moves(data_dir, tmp_path):
                                               (new[0][0],)).fetchall()
 
     clip_id, offered_ids = asyncio.run(scenario())
+    assert list((data_dir / "learn").iterdir()) == []  # the fetched video is gone; the library has its copy
     # a session that offered the forgotten clip can still render it; a new song is never offered it
     loaded = choreography.loaded_library(settings_for(data_dir))
     for (segment_id,) in offered_ids:
