@@ -127,8 +127,10 @@ def _frames(path: Path) -> int:
 
 
 def _ingest_in_worker(path: Path, video_dir: Path, descriptor: str, style: str | None, credit: Credit,
-                      follow_lead: bool, progress_path: Path) -> ingest.VideoIngest:
-    """Run in the spawned worker: the ingest, with the frames done written to ``progress_path``."""
+                      follow_lead: bool, progress_path: Path,
+                      starter: tuple[list[str], np.ndarray, int] | None) -> ingest.VideoIngest:
+    """Run in the spawned worker: the ingest, with the frames done written to ``progress_path``;
+    without ``style``, each clip's style guessed from the ``starter`` (styles, descriptors, seed)."""
     done = 0
 
     def progress(n: int) -> None:
@@ -139,7 +141,13 @@ def _ingest_in_worker(path: Path, video_dir: Path, descriptor: str, style: str |
             tmp.write_text(str(done))
             os.replace(tmp, progress_path)
 
-    return ingest.ingest_dancing(path, video_dir, descriptor, style, credit, progress, follow_lead=follow_lead)
+    video = ingest.ingest_dancing(path, video_dir, descriptor, style, credit, progress, follow_lead=follow_lead)
+    if style is None and starter is not None:
+        guesser = StyleGuesser(*starter)  # KMeans (OpenMP) here, never in the caller: see bot.service.jobs
+        for clip in video.clips:
+            clip.style = guesser.guess(clip)
+            clip.style_guessed = clip.style is not None
+    return video
 
 
 def _frames_done(progress_path: Path) -> int:
@@ -150,12 +158,12 @@ def _frames_done(progress_path: Path) -> int:
 
 
 async def _ingest(pool: ProcessPoolExecutor, item: PendingVideo, video_dir: Path, settings: Settings,
-                  style: str | None, follow_lead: bool, progress_path: Path,
-                  advance: Callable[[int], None]) -> ingest.VideoIngest:
+                  style: str | None, follow_lead: bool, progress_path: Path, advance: Callable[[int], None],
+                  starter: tuple[list[str], np.ndarray, int] | None) -> ingest.VideoIngest:
     """One video ingested in ``pool``, its frames passed on to ``advance`` as they are done."""
     future = asyncio.get_running_loop().run_in_executor(
         pool, _ingest_in_worker, item.path, video_dir, settings.descriptor, style, item.credit, follow_lead,
-        progress_path)
+        progress_path, starter)
     reported = 0
     while True:
         finished, _ = await asyncio.wait({future}, timeout=0.5)
@@ -167,15 +175,12 @@ async def _ingest(pool: ProcessPoolExecutor, item: PendingVideo, video_dir: Path
             return future.result()
 
 
-async def _add_one(repo: StoredLibrary, video: ingest.VideoIngest, item: PendingVideo, style: str | None,
-                   guesser: StyleGuesser | None, descriptor: str) -> AddResult:
+async def _add_one(repo: StoredLibrary, video: ingest.VideoIngest, item: PendingVideo, descriptor: str) -> AddResult:
     ids, segments = [], 0
-    style_used, guessed = style, False
+    style_used = video.clips[0].style if video.clips else None
+    guessed = any(c.style_guessed for c in video.clips)
     for clip in video.clips:
         clip.credit = item.credit
-        if style is None and guesser is not None:
-            clip.style, clip.style_guessed = guesser.guess(clip), True
-            style_used, guessed = clip.style, True
         clip_id = await repo.add_clip(clip, descriptor=descriptor)
         if clip_id is not None:
             ids.append(clip_id)
@@ -223,10 +228,9 @@ async def add_sources(
                 continue
             seen.add(sha)
             todo.append((item, sha))
-        guesser = None
+        starter = None
         if style is None and todo:
-            guesser = StyleGuesser(*await repo.clips.starter_descriptors(features.descriptor_tag(settings.descriptor)),
-                                   seed=settings.seed)
+            starter = (*await repo.clips.starter_descriptors(features.descriptor_tag(settings.descriptor)), settings.seed)
         sizes = [await loop.run_in_executor(None, _frames, item.path) for item, _ in todo]
         total = max(1, sum(sizes))
         done = 0
@@ -250,8 +254,8 @@ async def add_sources(
                 before = done
                 try:
                     video = await _ingest(pool, item, repo.videos_dir, settings, style, follow_lead,
-                                          Path(tmp) / f"progress-{i}", advance)
-                    result = await _add_one(repo, video, item, style, guesser, settings.descriptor)
+                                          Path(tmp) / f"progress-{i}", advance, starter)
+                    result = await _add_one(repo, video, item, settings.descriptor)
                 except ChoreoError as exc:
                     result = AddResult(item.label, "failed", message=exc.message)
                 except Exception as exc:  # one broken file must not stop the others

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Awaitable, Callable
@@ -32,7 +33,10 @@ class EnginePool:
         self.pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=worker.exit_with_parent)
+        # spawned, not forked: a worker forked from a process that has run OpenMP (scikit-learn's
+        # KMeans) hangs in libgomp at its first KMeans, and the bot's threads may hold locks
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=worker.exit_with_parent,
+                                   mp_context=multiprocessing.get_context("spawn"))
 
     async def start(self, settings: Settings) -> None:
         self.pool = self._new_pool()
