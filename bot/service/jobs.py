@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Awaitable, Callable
@@ -33,10 +32,7 @@ class EnginePool:
         self.pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # spawned, not forked: a worker forked from a process that has run OpenMP (scikit-learn's
-        # KMeans) hangs in libgomp at its first KMeans, and the bot's threads may hold locks
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=worker.exit_with_parent,
-                                   mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=worker.exit_with_parent)
 
     async def start(self, settings: Settings) -> None:
         self.pool = self._new_pool()

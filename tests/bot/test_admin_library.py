@@ -133,16 +133,32 @@ def test_folder_resumes_after_an_interruption(tmp_path):
     assert bar and bar[-1].startswith("2 videos: 100%"), err
 
 
-def test_credits_are_on_the_sheet(loaded, tmp_path, output_dir):
+def _library(settings):
+    """The stored library without its music index (no KMeans here: a process that ran OpenMP
+    cannot fork the bot's engine workers safely, and later tests in this process do)."""
+    from storage import Database
+
+    async def load():
+        db = await Database.open(settings.db_path)
+        try:
+            return await library_admin.StoredLibrary(db).load(settings.descriptor)
+        finally:
+            await db.close()
+
+    return asyncio.run(load())
+
+
+def test_credits_are_on_the_sheet(library_settings, tmp_path, output_dir):
     from choreo_engine import video
     from choreo_engine.music import audio
 
     song = tmp_path / "song.wav"
     ffmpeg("-ss", "30", "-t", "14", "-i", str(shared(*DANCER)), "-vn", str(song))
     _, analysis = audio.load_and_analyze(song, 600, 8)
-    real = [s for s in loaded.library.segments if s.credit]
+    library = _library(library_settings)
+    real = [s for s in library.segments if s.credit]
     assert real and all(s.credit == "dancer.avi" for s in real)  # the test library's dancer: its file name
-    starter = [s for s in loaded.library.segments if not s.credit]
+    starter = [s for s in library.segments if not s.credit]
     picks = [real[0] if i % 2 == 0 else starter[0] for i in range(len(analysis.segments))]
     credits = choreography.credit_lines(picks)
     assert credits == ["dancer.avi"]
