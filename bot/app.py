@@ -19,10 +19,11 @@ from telegram.ext import (
     filters,
 )
 
-from .handlers import buttons, groups, inline, private
+from .handlers import admin, buttons, groups, inline, private
 from .config import BotSettings
 from .ratelimit import ChatRateLimiter
 from .service import ChoreoService
+from .service.learning import Learning
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,12 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         builder = builder.base_file_url(settings.api_file_url)
     app = builder.build()
     app.bot_data["service"] = service
+    app.bot_data["learning"] = Learning(settings)
+    # admins teaching the bot (before the song handlers: a /learn caption is no song)
+    app.add_handler(CommandHandler("learn", admin.learn))
+    app.add_handler(MessageHandler(filters.CaptionRegex(r"^/learn(@\w+)?(\s|$)"), admin.learn))
+    app.add_handler(CommandHandler("library", admin.library))
+    app.add_handler(CommandHandler("forget", admin.forget))
     app.add_handler(CommandHandler(["start", "help"], private.start_or_help))
     app.add_handler(CommandHandler("cancel", private.cancel))
     app.add_handler(CommandHandler("history", private.history))

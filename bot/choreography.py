@@ -128,10 +128,24 @@ def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | 
 
     shots = [video.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
     final = video.render_final(shots, song_path, video_path, mode=mode, progress=progress)
+    if credits_card_wanted():
+        from choreo_engine.video.credits import append_credits_card
+
+        append_credits_card(final, credit_lines(lib_segments))
     if sheet_path is not None:
         video.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
-                           labels=[ls.clip_name for ls in lib_segments])
+                           labels=[ls.clip_name for ls in lib_segments], credits=credit_lines(lib_segments))
     return Path(final)
+
+
+def credits_card_wanted() -> bool:
+    """``CHOREO_CREDITS_CARD=1``: end the final video with a card listing the source videos used."""
+    return os.environ.get("CHOREO_CREDITS_CARD", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def credit_lines(lib_segments: list) -> list[str]:
+    """The credits of the source videos used, once each, in order of first use."""
+    return list(dict.fromkeys(ls.credit for ls in lib_segments if getattr(ls, "credit", None)))
 
 
 def parse_picks(text: str, n_segments: int) -> list[int] | None:

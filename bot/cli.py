@@ -186,15 +186,21 @@ def cmd_library(args: argparse.Namespace) -> int:
     from bot.admin import library as library_admin
 
     if args.action == "add":
-        def report(r: library_admin.AddResult) -> None:
+        from bot.admin import adding
+
+        def report(r: adding.AddResult) -> None:
             if r.status == "added":
-                print(f"added    {r.path}: {r.segments} segments (clip {r.clip_id}, poses from {r.pose_source})")
+                style = f", style {r.style}{' (guess)' if r.style_guessed else ''}" if r.style else ""
+                print(f"added    {r.path}: {len(r.clip_ids)} clips, {r.segments} segments, "
+                      f"{r.kept_share:.0%} of {r.duration:.0f} s kept{style}")
             elif r.status == "already there":
                 print(f"skipped  {r.path}: already in the library")
             else:
-                print(f"failed   {r.path}: {r.message}", file=sys.stderr)
+                print(f"refused  {r.path}: {r.message}", file=sys.stderr)
 
-        results = asyncio.run(library_admin.add_videos(args.videos, show_progress=True, report=report))
+        results = asyncio.run(adding.add_sources(args.videos, style=args.style, performer=args.performer,
+                                                 licence=args.licence, show_progress=True, report=report))
+        print(adding.summary_table(results))
         return 0 if all(r.status != "failed" for r in results) else 1
     if args.action == "demo":
         from bot.admin import starter_library
@@ -214,8 +220,12 @@ def cmd_library(args: argparse.Namespace) -> int:
             print(f"database {stats['database_bytes'] / 1e6:.1f} MB, poses {stats['pose_files_bytes'] / 1e6:.1f} MB, "
                   f"videos {stats['video_files_bytes'] / 1e6:.1f} MB")
             for c in stats["clip_list"]:
-                print(f"  {c['id']:>4}  {c['name'][:40]:<40} {c['style'] or c['kind']:<8} {c['segments']:>3} seg "
-                      f"{c['tempo']:>6.1f} BPM  {c['pose_source']} ({c['detection_rate']:.0%} detected)")
+                style = (c["style"] or c["kind"]) + ("?" if c["style_guessed"] else "")
+                source = "  " + " · ".join(c[k] for k in ("performer", "source", "licence", "source_date") if c[k])
+                print(f"  {c['id']:>4}  {c['name'][:40]:<40} {style:<9} {c['segments']:>3} seg "
+                      f"{c['tempo']:>6.1f} BPM  {c['pose_source']} ({c['detection_rate']:.0%} detected)"
+                      f"{source.rstrip()}")
+            print("(style? = a guess from the music)")
             if stats["stale_clips"]:
                 print(f"left out of matching: {len(stats['stale_clips'])} clips stored without sound by an early "
                       f"version; remove them and add their videos again: {', '.join(stats['stale_clips'])}")
@@ -224,6 +234,10 @@ def cmd_library(args: argparse.Namespace) -> int:
         removed = asyncio.run(library_admin.remove_clip(args.clip))
         print(f"removed clip {args.clip}" if removed else f"no clip {args.clip!r} in the library")
         return 0 if removed else 1
+    if args.action == "forget":
+        name = asyncio.run(library_admin.forget_clip(args.clip))
+        print(f"forgotten: {name} (no longer offered)" if name else f"no clip {args.clip!r} in the library")
+        return 0 if name else 1
     if args.action == "export":
         n = asyncio.run(library_admin.export_csv(args.file))
         print(f"wrote {n} segments to {args.file}")
@@ -251,6 +265,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.downbeats import bench_downbeats
 
         _print_json(bench_downbeats())
+    elif args.what == "ingest":
+        from choreo_engine.bench.ingest import bench_ingest
+
+        _print_json(bench_ingest(runs=args.runs))
     elif args.what == "retrieval":
         from choreo_engine.bench.retrieval import evaluate_all
 
@@ -357,10 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, export")
+    p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, forget, export")
     lib = p.add_subparsers(dest="action", required=True)
-    q = lib.add_parser("add", help="add dance videos (with their music)")
-    q.add_argument("videos", nargs="+")
+    q = lib.add_parser("add", help="add dance videos (with their music): files, folders (recursive) or links")
+    q.add_argument("videos", nargs="+", help="video files, folders, or links (playlists and channels expand)")
+    q.add_argument("--style", help="the dance style (default: a guess from the music)")
+    q.add_argument("--performer", help="who dances or made the videos (default: the uploader, for links)")
+    q.add_argument("--licence", help="the licence the videos are used under")
     q = lib.add_parser("demo", help="build the procedural starter library")
     q.add_argument("--songs", type=int, default=40)
     q.add_argument("--workers", type=int, default=2)
@@ -368,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q = lib.add_parser("remove", help="remove a clip (id, name or hash)")
     q.add_argument("clip")
-    q = lib.add_parser("export", help="one CSV row per library segment, one column per feature")
+    q = lib.add_parser("forget", help="stop offering a clip (id or name); sessions that picked it still render")
+    q.add_argument("clip")
+    q = lib.add_parser("export", help="one CSV row per library segment, one column per feature (and its credits)")
     q.add_argument("file")
     p.set_defaults(func=cmd_library)
 
@@ -383,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest"])
     p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)

@@ -34,6 +34,7 @@ class BotSettings:
     min_free_mb: float = 512.0  # free space on the data directory's disk the sweep keeps
     keep_rows_days: float | None = 90.0  # rows of long-finished sessions; None: kept for ever
     sweep_minutes: float = 15.0
+    admin_ids: frozenset[int] = frozenset()  # who may /learn, /library, /forget (CHOREO_ADMIN_IDS)
 
     @property
     def max_song_seconds(self) -> float:
@@ -57,6 +58,7 @@ class BotSettings:
             min_free_mb=_float("CHOREO_MIN_FREE_MB", 512.0),
             keep_rows_days=_float("CHOREO_KEEP_ROWS_DAYS", 90.0) or None,
             sweep_minutes=max(0.1, _float("CHOREO_SWEEP_MINUTES", 15.0)),
+            admin_ids=admin_ids(os.environ.get("CHOREO_ADMIN_IDS", "")),
         )
 
 
@@ -66,3 +68,8 @@ def megabytes(size: str) -> float | None:
     scale = {"G": 1024.0, "M": 1.0, "K": 1 / 1024}.get(text[-1:], None)
     value = float(text[:-1] if scale else text or 0) * (scale or 1.0)
     return value or None
+
+
+def admin_ids(text: str) -> frozenset[int]:
+    """Telegram user ids from a comma- or space-separated list (anything else is ignored)."""
+    return frozenset(int(p) for p in text.replace(",", " ").split() if p.strip().lstrip("-").isdigit())

@@ -246,6 +246,43 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+# Admins teaching the bot new dances: /learn, /library, /forget (bot.handlers.admin).
+TEXTS["en"].update({
+    "admin_only": "Only the bot's admins can do this.",
+    "learn_usage": "Send a dance video with /learn [style] in its caption, reply /learn [style] to one, "
+                   "or send /learn [style] LINK.",
+    "learn_started": "📥 Learning «{name}»…",
+    "learn_progress": "📥 Learning «{name}»… {percent}%",
+    "learn_done": ("✅ Learned «{name}»: {segments} segments in {clips} clips ({kept}% of the video was dancing, "
+                   "{posed}% with a pose){style}. They are offered from the next song on."),
+    "learn_style": ", style {style}",
+    "learn_style_guess": ", style {style} (a guess)",
+    "learn_duplicate": "«{name}» is already in the library.",
+    "learn_refused": "😕 I couldn't learn «{name}»: {reason}",
+    "library_counts": "📚 The library: {clips} clips, {segments} segments.\n{styles}",
+    "forget_usage": "Use /forget CLIP (its number or name; /library lists the styles, `choreo library stats` the clips).",
+    "forget_done": "🗑 «{name}» is no longer offered.",
+    "forget_unknown": "There is no clip «{clip}» in the library.",
+})
+TEXTS["ko"].update({
+    "admin_only": "봇 관리자만 할 수 있어요.",
+    "learn_usage": "캡션에 /learn [스타일]을 넣어 춤 영상을 보내거나, 영상에 /learn [스타일]로 답장하거나, "
+                   "/learn [스타일] 링크를 보내 주세요.",
+    "learn_started": "📥 «{name}» 배우는 중…",
+    "learn_progress": "📥 «{name}» 배우는 중… {percent}%",
+    "learn_done": ("✅ «{name}» 배웠어요: 클립 {clips}개, 세그먼트 {segments}개 (영상의 {kept}%가 춤, "
+                   "{posed}%에서 포즈 인식){style}. 다음 노래부터 제안돼요."),
+    "learn_style": ", 스타일 {style}",
+    "learn_style_guess": ", 스타일 {style} (추정)",
+    "learn_duplicate": "«{name}»은(는) 이미 라이브러리에 있어요.",
+    "learn_refused": "😕 «{name}»을(를) 배우지 못했어요: {reason}",
+    "library_counts": "📚 라이브러리: 클립 {clips}개, 세그먼트 {segments}개.\n{styles}",
+    "forget_usage": "/forget 클립 (번호나 이름)으로 사용하세요.",
+    "forget_done": "🗑 «{name}»은(는) 더 이상 제안되지 않아요.",
+    "forget_unknown": "라이브러리에 «{clip}» 클립이 없어요.",
+})
+
+
 def language_of(code: str | None) -> str:
     """The bot's language for a Telegram ``language_code`` (Korean for ko*, else English)."""
     return "ko" if code and code.lower().startswith("ko") else "en"

@@ -72,6 +72,12 @@ class ClipRepo:
     async def has_clip(self, source_sha256: str) -> bool:
         return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ?", (source_sha256,)) is not None
 
+    async def has_origin(self, origin_sha256: str) -> bool:
+        """Whether clips were already cut from this source file (a folder run resumes past it)."""
+        row = await self.db.fetchone("SELECT 1 FROM clips WHERE origin_sha256 = ? OR source_sha256 = ?",
+                                     (origin_sha256, origin_sha256))
+        return row is not None
+
     async def clip_names(self, kind: str) -> set[str]:
         rows = await self.db.fetchall("SELECT name FROM clips WHERE kind = ?", (kind,))
         return {r["name"] for r in rows}
@@ -128,13 +134,18 @@ class ClipRepo:
         poses_path = save_poses(self.poses_dir, clip.poses, clip.fps)
         try:
             async with self.db.transaction() as conn:
+                credit = clip.credit
                 cur = await conn.execute(
                     """INSERT INTO clips (source_sha256, name, kind, style, duration, fps, width, height, tempo,
-                                          video_file, poses_file, pose_source, detection_rate, descriptor_tag)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                          video_file, poses_file, pose_source, detection_rate, descriptor_tag,
+                                          source, origin_sha256, origin_start, origin_end, performer, licence,
+                                          source_date, style_guessed)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (clip.source_sha256, clip.name, kind, clip.style, clip.duration, clip.fps, clip.width,
                      clip.height, clip.tempo, self.relative(clip.video_path), self.relative(poses_path),
-                     clip.pose_source, clip.detection_rate, descriptor_tag),
+                     clip.pose_source, clip.detection_rate, descriptor_tag, credit.source,
+                     clip.origin_sha256 or clip.source_sha256, clip.origin_start, clip.origin_end, credit.performer,
+                     credit.licence, credit.date, int(clip.style_guessed)),
                 )
                 clip_id = cur.lastrowid
                 await conn.executemany(
@@ -172,6 +183,26 @@ class ClipRepo:
         await self._drop_unreferenced(self.absolute(row["poses_file"]))
         await self._drop_unreferenced(self.absolute(row["video_file"]))
         return True
+
+    async def forget_clip(self, clip: int | str) -> str | None:
+        """Stop offering a clip (by id or name): a soft delete, so sessions that picked it still
+        render it and its segment ids stay taken. The clip's name, or None when there is none."""
+        row = await self.db.fetchone(
+            "SELECT id, name FROM clips WHERE (id = ? OR name = ?) AND forgotten_at IS NULL",
+            (int(clip) if str(clip).isdigit() else -1, str(clip)))
+        if row is None:
+            return None
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE clips SET forgotten_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                               (row["id"],))
+            await self._bump_version(conn)
+        return row["name"]
+
+    async def set_style(self, clip_id: int, style: str, guessed: bool) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE clips SET style = ?, style_guessed = ? WHERE id = ?",
+                               (style, int(guessed), clip_id))
+            await self._bump_version(conn)
 
     async def _drop_unreferenced(self, path: Path) -> None:
         rel = self.relative(path)
@@ -223,6 +254,17 @@ class ClipRepo:
                ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""
         )
 
+    async def starter_descriptors(self, descriptor_tag: str) -> tuple[list[str], np.ndarray]:
+        """The style and descriptor of every starter segment (the labelled music styles guesses
+        for unlabelled clips are made from)."""
+        rows = await self.db.fetchall(
+            """SELECT c.style, s.descriptor FROM library_segments s JOIN clips c ON c.id = s.clip_id
+               WHERE c.kind = 'demo' AND c.style IS NOT NULL AND c.descriptor_tag = ? ORDER BY s.id""",
+            (descriptor_tag,))
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r["style"] for r in rows], np.stack([_unblob(r["descriptor"]) for r in rows])
+
     async def count_segments(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM library_segments")
         return int(row["n"])
@@ -230,7 +272,8 @@ class ClipRepo:
     async def load(self, descriptor_tag: str) -> Library:
         """The segments whose clips are described by ``descriptor_tag``, ready for planning."""
         rows = await self.db.fetchall(
-            """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height
+            """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height,
+                      c.source, c.performer, c.licence, c.source_date, c.forgotten_at
                FROM library_segments s JOIN clips c ON c.id = s.clip_id
                WHERE c.descriptor_tag = ? ORDER BY s.clip_id, s.idx""", (descriptor_tag,)
         )
@@ -242,6 +285,8 @@ class ClipRepo:
                 motion_levels=np.array(json.loads(r["motion_levels"]), dtype=int),
                 video_path=str(self.absolute(r["video_file"])), poses_path=str(self.absolute(r["poses_file"])),
                 fps=r["fps"], aspect=r["width"] / r["height"], style=r["style"],
+                source=r["source"], performer=r["performer"], licence=r["licence"], source_date=r["source_date"],
+                forgotten=r["forgotten_at"] is not None,
             )
             for r in rows
         ]
@@ -258,9 +303,11 @@ class ClipRepo:
 
     async def stats(self) -> dict:
         clips = await self.db.fetchall(
-            """SELECT c.id, c.name, c.kind, c.style, c.duration, c.tempo, c.pose_source, c.detection_rate,
-                      c.descriptor_tag, COUNT(s.id) AS segments
-               FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id GROUP BY c.id ORDER BY c.id"""
+            """SELECT c.id, c.name, c.kind, c.style, c.style_guessed, c.duration, c.tempo, c.pose_source,
+                      c.detection_rate, c.descriptor_tag, c.source, c.performer, c.licence, c.source_date,
+                      COUNT(s.id) AS segments
+               FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id
+               WHERE c.forgotten_at IS NULL GROUP BY c.id ORDER BY c.id"""
         )
         by_source: dict[str, int] = {}
         by_style: dict[str, int] = {}
@@ -285,7 +332,9 @@ class ClipRepo:
                 {"id": c["id"], "name": c["name"], "kind": c["kind"], "style": c["style"],
                  "segments": c["segments"], "duration": round(c["duration"], 2), "tempo": round(c["tempo"], 1),
                  "pose_source": c["pose_source"], "detection_rate": round(c["detection_rate"], 3),
-                 "descriptor": c["descriptor_tag"]}
+                 "descriptor": c["descriptor_tag"], "style_guessed": bool(c["style_guessed"]),
+                 "source": c["source"], "performer": c["performer"], "licence": c["licence"],
+                 "source_date": c["source_date"]}
                 for c in clips
             ],
         }
@@ -293,13 +342,17 @@ class ClipRepo:
     async def export_rows(self) -> list[dict]:
         """One row per library segment, one column per feature (for ``choreo library export``)."""
         rows = await self.db.fetchall(
-            """SELECT s.*, c.name AS clip_name, c.style FROM library_segments s
-               JOIN clips c ON c.id = s.clip_id ORDER BY s.clip_id, s.idx"""
+            """SELECT s.*, c.name AS clip_name, c.style, c.style_guessed, c.source, c.performer, c.licence,
+                      c.source_date
+               FROM library_segments s JOIN clips c ON c.id = s.clip_id
+               WHERE c.forgotten_at IS NULL ORDER BY s.clip_id, s.idx"""
         )
         out = []
         for r in rows:
             row = {"segment_id": r["id"], "clip": r["clip_name"], "style": r["style"], "index": r["idx"],
-                   "start": r["start"], "end": r["end"], "tempo": round(r["tempo"], 2)}
+                   "start": r["start"], "end": r["end"], "tempo": round(r["tempo"], 2),
+                   "style_guessed": bool(r["style_guessed"]), "source": r["source"], "performer": r["performer"],
+                   "licence": r["licence"], "source_date": r["source_date"]}
             for name in ("loudness_levels", "motion_levels"):
                 for i, v in enumerate(json.loads(r[name])[:8]):
                     row[f"{name[:-1]}_{i + 1}"] = v

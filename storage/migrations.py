@@ -197,4 +197,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE chat_settings ADD COLUMN delivery TEXT NOT NULL DEFAULT 'choose';
     ALTER TABLE sessions ADD COLUMN delivery TEXT NOT NULL DEFAULT 'choose'
     """,
+    # 6: the dance library's sources and styles: where each clip came from (URL or file name, the
+    # source file's hash, the stretch of it kept), who made it, under what licence and when; its
+    # style and whether that style is a guess; and a soft delete (a forgotten clip is no longer
+    # offered, but sessions that picked it still render it)
+    """
+    ALTER TABLE clips ADD COLUMN source TEXT;
+    ALTER TABLE clips ADD COLUMN origin_sha256 TEXT;
+    ALTER TABLE clips ADD COLUMN origin_start REAL;
+    ALTER TABLE clips ADD COLUMN origin_end REAL;
+    ALTER TABLE clips ADD COLUMN performer TEXT;
+    ALTER TABLE clips ADD COLUMN licence TEXT;
+    ALTER TABLE clips ADD COLUMN source_date TEXT;
+    ALTER TABLE clips ADD COLUMN style_guessed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clips ADD COLUMN forgotten_at TEXT;
+    CREATE INDEX clips_origin ON clips (origin_sha256)
+    """,
 ]

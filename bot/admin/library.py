@@ -1,8 +1,9 @@
 """The dance library as the bot keeps it, shared by the command line, the bot's start-up and its
 workers: the engine computes, ``storage.clips`` stores.
 
-Each video is analysed by the engine (``choreo_engine.dance.library.ingest_video``) and stored in
-one transaction; a bad file is reported and skipped, never half-stored. Motion levels are mapped
+Each clip is analysed by the engine (``choreo_engine.dance.library.ingest_video``, or for real
+videos ``choreo_engine.dance.ingest`` through :mod:`.adding`) and stored in one transaction; a
+bad file is reported and skipped, never half-stored. Motion levels are mapped
 by the library-wide quantiles whenever a clip comes or goes, and stored descriptors made another
 way (an older revision or another descriptor) are described again from the clips' videos.
 """
@@ -12,17 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from choreo_engine.music import features
 from choreo_engine.dance import library as engine_library
 from choreo_engine.dance import motion
-from choreo_engine.errors import ChoreoError
 from choreo_engine.settings import Settings
 from storage import Database
 from storage.clips import ClipRepo
@@ -99,16 +97,6 @@ class StoredLibrary:
         return redone
 
 
-@dataclass
-class AddResult:
-    path: str
-    status: str  # "added", "already there", "failed"
-    clip_id: int | None = None
-    segments: int = 0
-    message: str = ""
-    pose_source: str = ""
-
-
 async def open_library(settings: Settings | None = None) -> tuple[Database, StoredLibrary]:
     settings = settings or Settings.from_env()
     db = await Database.open(settings.db_path)
@@ -117,66 +105,21 @@ async def open_library(settings: Settings | None = None) -> tuple[Database, Stor
     return db, repo
 
 
-def _ingest(path: str, video_dir: str, descriptor: str, show_progress: bool) -> engine_library.IngestedClip:
-    """Run in a worker process: pure computation plus the normalised video copy."""
-    progress = None
-    bar = None
-    if show_progress:
-        from choreo_engine.dance.pose import read_frames
+async def add_videos(paths: Iterable[str | os.PathLike], settings: Settings | None = None,
+                     show_progress: bool = False, report=None) -> list:
+    """Add dance videos (files, folders, links) to the library: :func:`bot.admin.adding.add_sources`."""
+    from .adding import add_sources
 
-        from ..progress import progress_bar
-
-        _, _, count, _ = read_frames(path)
-        bar = progress_bar(total=count or None, desc=Path(path).name[:28], unit="frame", leave=False)
-        progress = bar.update
-    try:
-        return engine_library.ingest_video(path, video_dir, descriptor, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
+    return await add_sources(paths, settings, show_progress=show_progress, report=report)
 
 
-async def add_videos(
-    paths: Iterable[str | os.PathLike],
-    settings: Settings | None = None,
-    show_progress: bool = False,
-    report: Callable[[AddResult], None] | None = None,
-) -> list[AddResult]:
-    """Add dance videos to the library; one bad file does not stop the others."""
-    settings = settings or Settings.from_env()
+async def forget_clip(clip: str, settings: Settings | None = None) -> str | None:
+    """Stop offering a clip (soft delete; see ``ClipRepo.forget_clip``); its name, or None."""
     db, repo = await open_library(settings)
-    results = []
-    loop = asyncio.get_running_loop()
     try:
-        await repo.refresh_descriptors(settings.descriptor)  # new clips and old ones described alike
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            for raw in paths:
-                path = str(raw)
-                try:
-                    if not Path(path).is_file():
-                        raise FileNotFoundError(path)
-                    sha = engine_library.file_sha256(path)
-                    if await repo.has_clip(sha):
-                        result = AddResult(path, "already there", message="already in the library")
-                    else:
-                        clip = await loop.run_in_executor(
-                            pool, _ingest, path, str(repo.videos_dir), settings.descriptor, show_progress
-                        )
-                        clip_id = await repo.add_clip(clip, descriptor=settings.descriptor)
-                        result = AddResult(path, "added", clip_id, len(clip.segments), pose_source=clip.pose_source)
-                except ChoreoError as exc:
-                    result = AddResult(path, "failed", message=exc.message)
-                except FileNotFoundError:
-                    result = AddResult(path, "failed", message="no such file")
-                except Exception as exc:  # one broken file must not stop the others
-                    result = AddResult(path, "failed", message=f"could not process this file ({type(exc).__name__})")
-                await repo.clips.clean_orphans()
-                results.append(result)
-                if report:
-                    report(result)
+        return await repo.clips.forget_clip(clip)
     finally:
         await db.close()
-    return results
 
 
 async def library_stats(settings: Settings | None = None) -> dict:

@@ -64,6 +64,22 @@ class SegmentRecord:
 
 
 @dataclass
+class Credit:
+    """Where a clip came from, for the credits: a URL or file name, who made or performs it,
+    under which licence, and when (as the source says; free text)."""
+
+    source: str | None = None
+    performer: str | None = None
+    licence: str | None = None
+    date: str | None = None
+
+    def line(self) -> str:
+        """One credits line: performer, source, licence, date (what is known)."""
+        parts = [p for p in (self.performer, self.source, self.licence, self.date) if p]
+        return " · ".join(parts)
+
+
+@dataclass
 class IngestedClip:
     source_sha256: str
     name: str
@@ -78,6 +94,12 @@ class IngestedClip:
     segments: list[SegmentRecord]
     style: str | None = None
     video_path: Path | None = None  # the normalised copy, when one was written
+    credit: Credit = field(default_factory=Credit)
+    style_guessed: bool = False
+    # the source file's hash and the stretch of it this clip is (None: the whole file)
+    origin_sha256: str | None = None
+    origin_start: float | None = None
+    origin_end: float | None = None
 
     @property
     def poses_sha256(self) -> str:
@@ -92,8 +114,10 @@ def probe_video(path: str | os.PathLike) -> ffmpeg.VideoInfo:
     return info
 
 
-def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: int = LIBRARY_VIDEO_HEIGHT) -> None:
-    """Copy a video as H.264, at most ``max_height`` tall, keyframe every second.
+def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: int = LIBRARY_VIDEO_HEIGHT,
+                    start: float | None = None, end: float | None = None) -> None:
+    """Copy a video (from ``start`` to ``end`` seconds, when given) as H.264, at most
+    ``max_height`` tall, keyframe every second.
 
     Its music is kept as small mono AAC: renders never play it, but the segments can be
     described again from it when the descriptor changes (bot.admin.library.StoredLibrary.refresh_descriptors).
@@ -101,8 +125,13 @@ def normalise_video(src: str | os.PathLike, dst: str | os.PathLike, max_height: 
     tmp = Path(str(dst) + ".part.mp4")
     # encoding time grows with the source's length (from its header; None: unknown)
     seconds = ffmpeg.probe_duration(src)
+    window = []
+    if start is not None:
+        window += ["-ss", f"{start:.3f}"]
+    if end is not None:
+        window += ["-t", f"{end - (start or 0.0):.3f}"]
     args = [
-        "-nostdin", "-v", "error", "-y", *ffmpeg.media_input(src, ffmpeg.sniff_demuxer(src)),
+        "-nostdin", "-v", "error", "-y", *window, *ffmpeg.media_input(src, ffmpeg.sniff_demuxer(src)),
         "-map", "0:v:0", "-map", "0:a:0?", "-c:a", "aac", "-b:a", "64k", "-ac", "1",
         "-vf", f"scale=-2:'min({max_height},ih)'", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
         "-pix_fmt", "yuv420p", "-g", "25", str(tmp),
@@ -265,6 +294,18 @@ class LibrarySegment:
     fps: float
     aspect: float = 1.0  # the clip's width / height (poses are image-normalised)
     style: str | None = None
+    # where the clip came from (see Credit)
+    source: str | None = None
+    performer: str | None = None
+    licence: str | None = None
+    source_date: str | None = None
+    # forgotten (/forget): kept so sessions that picked it still render, never offered again
+    forgotten: bool = False
+
+    @property
+    def credit(self) -> str | None:
+        """The clip's credits line (None for clips without a source: the starter library's)."""
+        return Credit(self.source, self.performer, self.licence, self.source_date).line() or None
 
 
 @dataclass
@@ -290,7 +331,9 @@ class Library:
 
     @property
     def tempos(self) -> np.ndarray:
-        return np.array([s.tempo for s in self.segments])
+        """Each segment's tempo; NaN for a forgotten clip's, which fits no song's tempo window, so
+        the planner never offers it while sessions that picked it can still render it."""
+        return np.array([np.nan if s.forgotten else s.tempo for s in self.segments])
 
     @property
     def clip_ids(self) -> np.ndarray:

@@ -73,6 +73,7 @@ def render_sheet(
     labels: list[str] | None = None,
     width_px: int = 1600,
     title: str | None = None,
+    credits: list[str] | None = None,
 ) -> Path:
     """A printable choreography sheet (PNG): the song's timeline and one cell per segment.
 
@@ -82,6 +83,7 @@ def render_sheet(
     number and time, the move (label, default the shot's label) drawn as the mannequin at the
     segment's middle beat, and the counts 1..8 with loudness and motion levels (0-10) side by side.
     ``motion_levels`` defaults to levels measured from the chosen poses, relative to this sheet.
+    ``credits`` (one line per source video used) are listed under the title.
     The size is :func:`sheet_size` ``(width_px, len(analysis.segments))``.
     """
     import matplotlib
@@ -123,6 +125,12 @@ def render_sheet(
     sub = (f"{analysis.tempo:.0f} BPM  ·  {meter}/4  ·  {analysis.duration:.1f} s  ·  {n} parts of "
            f"{count} counts  ·  {len(analysis.beats)} beats")
     fig.text(24 / W, 1 - 62 * u / Hpx, sub, fontsize=12 * u, color="#555b66", va="top")
+    if credits:
+        import textwrap
+
+        lines = textwrap.wrap("Dance sources: " + "  ·  ".join(credits), width=int(190 * 1600 / width_px * u))
+        fig.text(24 / W, 1 - 88 * u / Hpx, "\n".join(lines[:2]) + (" …" if len(lines) > 2 else ""),
+                 fontsize=9 * u, color="#555b66", va="top")
 
     # whole-song timeline
     ax = axes_px(60 * u, 0.085 * width_px, W - 90 * u, 0.09 * width_px)

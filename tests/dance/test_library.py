@@ -32,26 +32,37 @@ def _files(data_dir):
 
 
 def test_real_dancer_is_ingested(library_dir):
-    (clip_id, rate, poses_file, n_segments), = _rows(
+    """The real dancer video becomes one clip per stretch of dancing (its still moments left out)."""
+    clips = _rows(
         library_dir,
-        "SELECT c.id, c.detection_rate, c.poses_file, COUNT(s.id) FROM clips c JOIN library_segments s "
-        "ON s.clip_id = c.id WHERE c.name = 'dancer.avi' GROUP BY c.id")
-    assert rate >= 0.9
-    assert n_segments >= 12
-    poses, fps = engine_library.load_poses(library_dir / poses_file)
-    assert fps == 25.0 and poses.shape[1:] == (33, 4)
-    assert len(poses) >= 0.95 * 62.9 * 25
-    posed = ~np.isnan(poses[:, 0, 0])
-    ankles = poses[posed][:, [27, 28], 1].mean(axis=1)
-    hips = poses[posed][:, [23, 24], 1].mean(axis=1)
-    assert np.mean(ankles > hips) >= 0.95
-    segs = _rows(library_dir, f"SELECT start, end, beats, motion_levels, loudness_levels FROM library_segments "
-                              f"WHERE clip_id = {clip_id} ORDER BY idx")
-    for start, end, beats, motion, loud in segs:
-        beats = json.loads(beats)
-        assert start < end and len(beats) >= 8
-        assert len(json.loads(motion)) == len(beats) == len(json.loads(loud))
-        assert all(0 <= v <= 10 for v in json.loads(motion))
+        "SELECT c.id, c.detection_rate, c.poses_file, COUNT(s.id), c.duration, c.origin_start, c.origin_end "
+        "FROM clips c JOIN library_segments s ON s.clip_id = c.id WHERE c.source = 'dancer.avi' "
+        "GROUP BY c.id ORDER BY c.origin_start")
+    assert len(clips) >= 1
+    assert sum(c[3] for c in clips) >= 10
+    kept = sum(c[4] for c in clips)
+    assert 0.6 * 62.9 <= kept <= 62.9
+    # added without a style: each clip's style is guessed from the starter music nearest its own
+    starter_styles = {r[0] for r in _rows(library_dir, "SELECT style FROM clips WHERE kind = 'demo'")}
+    guesses = _rows(library_dir, "SELECT style, style_guessed FROM clips WHERE source = 'dancer.avi'")
+    assert all(style in starter_styles and guessed == 1 for style, guessed in guesses), guesses
+    for clip_id, rate, poses_file, n_segments, duration, start, end in clips:
+        assert rate >= 0.9
+        poses, fps = engine_library.load_poses(library_dir / poses_file)
+        assert fps == 25.0 and poses.shape[1:] == (33, 4)
+        assert len(poses) == pytest.approx(duration * fps, abs=2)
+        assert start is None or abs((end - start) - duration) < 0.1
+        posed = ~np.isnan(poses[:, 0, 0])
+        ankles = poses[posed][:, [27, 28], 1].mean(axis=1)
+        hips = poses[posed][:, [23, 24], 1].mean(axis=1)
+        assert np.mean(ankles > hips) >= 0.95
+        segs = _rows(library_dir, f"SELECT start, end, beats, motion_levels, loudness_levels FROM library_segments "
+                                  f"WHERE clip_id = {clip_id} ORDER BY idx")
+        for seg_start, seg_end, beats, motion, loud in segs:
+            beats = json.loads(beats)
+            assert seg_start < seg_end <= duration + 0.05 and len(beats) >= 8
+            assert len(json.loads(motion)) == len(beats) == len(json.loads(loud))
+            assert all(0 <= v <= 10 for v in json.loads(motion))
 
 
 def test_starter_library_motion_follows_loudness(library_dir):
@@ -69,10 +80,11 @@ def test_starter_library_motion_follows_loudness(library_dir):
 
 def test_stats_and_export(library_settings, tmp_path):
     stats = asyncio.run(library_admin.library_stats(library_settings))
-    assert stats["clips"] == 9
+    n_clips = _rows(library_settings.data_dir, "SELECT COUNT(*) FROM clips")[0][0]
+    assert stats["clips"] == n_clips > 8  # the starter clips and the real dancer's
     assert stats["segments"] == sum(c["segments"] for c in stats["clip_list"])
     assert set(stats["clips_by_pose_source"]) <= {"mediapipe", "generator"}
-    assert sum(stats["clips_by_pose_source"].values()) == 9
+    assert sum(stats["clips_by_pose_source"].values()) == n_clips
     out = tmp_path / "library.csv"
     n = asyncio.run(library_admin.export_csv(out, library_settings))
     import pandas as pd
