@@ -16,10 +16,14 @@ from telegram.ext import (
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from .handlers import buttons, groups, inline, private
+from .inbox import HANDLED_GROUP, DurableUpdateQueue, mark_handled
+from storage.owner import DataDirInUse, DataDirLock
+
 from .config import BotSettings
 from .ratelimit import ChatRateLimiter
 from .service import ChoreoService
@@ -41,8 +45,11 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see .env.example)")
     service = service or ChoreoService(settings)
 
+    updates = DurableUpdateQueue(service)
+
     async def post_init(app: Application) -> None:
         await service.start(app.bot)
+        await updates.replay(app.bot)
         from telegram import BotCommand
 
         await app.bot.set_my_commands([
@@ -68,6 +75,7 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         .connect_timeout(15)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .update_queue(updates)
     )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)
@@ -86,6 +94,7 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & SONG_FILTER, groups.group_song))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & SONG_FILTER, private.song))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, private.unsupported))
+    app.add_handler(TypeHandler(Update, mark_handled), group=HANDLED_GROUP)
     app.add_error_handler(on_error)
     return app
 
@@ -121,6 +130,11 @@ def run(settings: BotSettings | None = None) -> None:
     settings = settings or BotSettings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    owner = DataDirLock(settings.engine.data_dir)
+    try:
+        owner.acquire()  # before building the library into the data dir
+    except DataDirInUse as exc:
+        raise SystemExit(f"choreo bot: {exc}") from None
     built = asyncio.run(ensure_library(settings.engine, show_progress=True))
     if built:
         log.info("built the starter library: %s", built)

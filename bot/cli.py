@@ -261,8 +261,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """A local chat page in the browser, on the bot's real code (no Telegram needed)."""
+    from bot.config import BotSettings
     from bot.sandbox.web import run_sandbox
+    from storage.owner import DataDirInUse, DataDirLock
 
+    owner = DataDirLock(BotSettings.from_env().engine.data_dir)
+    try:
+        owner.acquire()  # the sandbox's bot and a `choreo bot` on one data dir would steal each other's jobs
+    except DataDirInUse as exc:
+        raise SystemExit(f"choreo sandbox: {exc}") from None
     run_sandbox(port=args.port, host=args.host)
     return 0
 

@@ -26,6 +26,10 @@ class BotSettings:
     max_file_mb: int  # 20: the cloud Bot API's download limit
     vote_timeout_seconds: int
     engine: Settings = field(default_factory=Settings.from_env)
+    job_attempts: int = 5  # a job that failed (or whose process died) this often is given up
+    job_deadline_seconds: float = 900.0  # a job running longer is abandoned (its engine worker replaced)
+    max_open_songs: int = 2  # per person, across chats (0: no limit)
+    max_open_songs_per_group: int = 5  # per group chat (0: no limit)
 
     @property
     def max_song_seconds(self) -> float:
@@ -42,4 +46,8 @@ class BotSettings:
             max_file_mb=_int("CHOREO_MAX_FILE_MB", 20),
             vote_timeout_seconds=_int("CHOREO_VOTE_TIMEOUT_SECONDS", 120),
             engine=Settings.from_env(),
+            job_attempts=max(1, _int("CHOREO_JOB_ATTEMPTS", 5)),
+            job_deadline_seconds=float(os.environ.get("CHOREO_JOB_DEADLINE_SECONDS", "").strip() or 900),
+            max_open_songs=max(0, _int("CHOREO_MAX_OPEN_SONGS", 2)),
+            max_open_songs_per_group=max(0, _int("CHOREO_MAX_OPEN_SONGS_PER_GROUP", 5)),
         )

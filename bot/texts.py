@@ -76,6 +76,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "This file is silent. Send a song with music in it.",
         "error.no_beat": "I couldn't find a steady beat in this song.",
         "error.empty_library": "My dance library is empty right now. Please try again later.",
+        "gave_up": "😕 I tried {attempts} times and could not finish «{song}». Please send it again later.",
+        "too_many_songs": "You already have {limit} songs in the works. Let one finish (or /cancel it) first.",
+        "too_many_songs_group": "This chat already has {limit} songs in the works. Let one finish first.",
+        "cancel_too_late": "Too late to cancel: the dance is on its way.",
     },
     "ko": {
         "help": (
@@ -146,6 +150,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "error.silent": "소리가 없는 파일이에요. 음악이 있는 노래를 보내 주세요.",
         "error.no_beat": "이 노래에서 일정한 박자를 찾지 못했어요.",
         "error.empty_library": "지금은 춤 라이브러리가 비어 있어요. 잠시 후 다시 시도해 주세요.",
+        "gave_up": "😕 {attempts}번 시도했지만 «{song}»을(를) 끝내지 못했어요. 나중에 다시 보내 주세요.",
+        "too_many_songs": "이미 노래 {limit}곡을 작업 중이에요. 하나가 끝난 뒤에 (또는 /cancel 후에) 보내 주세요.",
+        "too_many_songs_group": "이 채팅에서 이미 노래 {limit}곡을 작업 중이에요. 하나가 끝난 뒤에 보내 주세요.",
+        "cancel_too_late": "취소하기엔 늦었어요: 춤을 보내고 있어요.",
     },
 }
 

@@ -180,4 +180,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE library_segments ADD COLUMN music_start REAL;
     ALTER TABLE sessions ADD COLUMN descriptor_tag TEXT NOT NULL DEFAULT 'default-r1'
     """,
+    # 5: the update inbox: every update Telegram hands over is written here before the next
+    # getUpdates acknowledges it, and marked done once handled, so a killed bot replays the rest
+    """
+    CREATE TABLE updates (
+        update_id           INTEGER PRIMARY KEY,
+        body                TEXT NOT NULL,             -- the Update as JSON
+        received_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        done_at             TEXT
+    );
+    CREATE INDEX updates_pending ON updates (done_at, update_id)
+    """,
 ]

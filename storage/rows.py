@@ -18,12 +18,16 @@ class SessionStatus(StrEnum):
     ANALYSING = "analysing"
     CHOOSING = "choosing"
     RENDERING = "rendering"
+    DELIVERING = "delivering"  # the dance is being sent: too late to cancel
     DONE = "done"
     CANCELLED = "cancelled"
     FAILED = "failed"
 
 
-OPEN_STATUSES = (SessionStatus.QUEUED, SessionStatus.ANALYSING, SessionStatus.CHOOSING, SessionStatus.RENDERING)
+OPEN_STATUSES = (SessionStatus.QUEUED, SessionStatus.ANALYSING, SessionStatus.CHOOSING, SessionStatus.RENDERING,
+                 SessionStatus.DELIVERING)
+# a cancel and a delivery never both happen: once the dance is being sent, it is too late
+CANCELLABLE_STATUSES = OPEN_STATUSES[:-1]
 FINISHED_STATUSES = (SessionStatus.DONE, SessionStatus.CANCELLED, SessionStatus.FAILED)
 
 
@@ -46,6 +50,7 @@ class JobKind(StrEnum):
     ANALYSE = "analyse"
     OFFER = "offer"
     RENDER = "render"
+    AUTO = "auto"  # choose the rest automatically (a tap on Auto), payload: user and pressed message
 
 
 class PickMode(StrEnum):

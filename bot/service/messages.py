@@ -9,7 +9,7 @@ import logging
 import time
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from choreo_engine.errors import ChoreoError
 from storage.files import FileCacheRepo
@@ -17,6 +17,7 @@ from storage.rows import Session
 
 from ..config import BotSettings
 from ..texts import TEXTS, t
+from .jobs import JobGaveUp
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ class Messages:
     async def report_failure(self, session: Session, exc: Exception) -> None:
         """Tell the chat the song failed: an engine error in the user's words, anything else in general."""
         lang = session.language
-        if isinstance(exc, ChoreoError):
+        if isinstance(exc, JobGaveUp):
+            text = t(lang, "gave_up", attempts=exc.attempts, song=html.escape(session.song_name))
+        elif isinstance(exc, ChoreoError):
             key = f"error.{exc.code}"
             text = t(lang, key, max_minutes=self.settings.max_song_seconds / 60) if key in TEXTS["en"] else exc.message
         else:
@@ -91,10 +94,16 @@ class Messages:
 
     async def send_cached_video(self, chat_id: int, path: str, sha256: str, caption: str,
                                 markup: InlineKeyboardMarkup | None, duration: float | None = None) -> Message:
-        """Send a video by its cached file_id when it was uploaded before; upload otherwise."""
+        """Send a video by its cached file_id when it was uploaded before; upload otherwise, and
+        also when Telegram no longer accepts the cached id (it is forgotten then)."""
         file_id = await self.files.file_id(sha256)
         if file_id:
-            return await self.bot.send_video(chat_id, file_id, caption=caption, reply_markup=markup, parse_mode="HTML")
+            try:
+                return await self.bot.send_video(chat_id, file_id, caption=caption, reply_markup=markup,
+                                                 parse_mode="HTML")
+            except BadRequest as exc:
+                log.warning("cached file id of %s rejected (%s): uploading again", sha256[:12], exc)
+                await self.files.forget(sha256)
         with open(path, "rb") as fh:
             sent = await self.bot.send_video(chat_id, fh, caption=caption, reply_markup=markup, parse_mode="HTML",
                                              supports_streaming=True, duration=round(duration) if duration else None,

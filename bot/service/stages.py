@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from choreo_engine.music import features
-from storage.rows import Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
+from telegram.error import TelegramError
+
+from storage.rows import OPEN_STATUSES, Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
 
 from .. import worker
 from ..texts import t
@@ -22,6 +25,8 @@ from .runtime import Runtime
 
 if TYPE_CHECKING:
     from .choosing import Choosing
+
+log = logging.getLogger(__name__)
 
 
 async def song_descriptors(rt: Runtime, session: Session, analysis: dict) -> np.ndarray:
@@ -42,30 +47,45 @@ class Stages:
         self.choosing = choosing  # a part nothing fits is chosen automatically
 
     async def run(self, job: Job) -> None:
-        """One job's stage, if its session still wants it."""
-        rt = self.rt
-        if job.kind == JobKind.RENDER:
-            # not under the session's lock: a render takes minutes, and buttons and /cancel must be
-            # answered meanwhile; its writes are conditional on the session still rendering
-            session = await rt.sessions.get(job.session_id)
-            if session is not None and session.status == SessionStatus.RENDERING:
-                await self.render(session, job.payload.get("mode") or session.render_mode)
-            return
-        async with rt.lock(job.session_id):
-            session = await rt.sessions.get(job.session_id)  # read under the lock: a cancel is seen
-            if session is None or session.status in (SessionStatus.CANCELLED, SessionStatus.FAILED):
-                return
-            if job.kind == JobKind.ANALYSE:
-                await self.analyse(session)
-            elif job.kind == JobKind.OFFER:
-                await self.offer(session, job.idx)
+        """One job's stage, if its session still wants it.
 
-    async def fail(self, session_id: str, exc: Exception) -> None:
-        session = await self.rt.sessions.get(session_id)
+        No lock is held here: engine work and uploads take seconds to minutes, and buttons and
+        /cancel are answered meanwhile. Every write a stage makes is conditional on the state it
+        expects (still analysing, still choosing, still rendering), so a cancel in between wins.
+        """
+        session = await self.rt.sessions.get(job.session_id)
         if session is None:
             return
-        await self.rt.sessions.set_status(session_id, SessionStatus.FAILED, error=str(exc)[:500])
-        await self.messages.report_failure(session, exc)
+        if job.kind == JobKind.RENDER:
+            if session.status in (SessionStatus.RENDERING, SessionStatus.DELIVERING):
+                await self.render(session, job.payload.get("mode") or session.render_mode)
+        elif job.kind == JobKind.ANALYSE:
+            if session.status in (SessionStatus.QUEUED, SessionStatus.ANALYSING):
+                await self.analyse(session)
+            elif session.status == SessionStatus.CHOOSING:  # analysed; its first offer did not go out
+                await self.offer(session, 0)
+        elif job.kind == JobKind.OFFER:
+            await self.offer(session, job.idx)
+        elif job.kind == JobKind.AUTO and session.status == SessionStatus.CHOOSING:
+            await self.choosing.auto_pick(session, job.idx, job.payload.get("user_id"),
+                                          pressed_message_id=job.payload.get("message_id"))
+
+    async def fail(self, job: Job, exc: Exception) -> None:
+        """A job failed for good: the session fails and the chat is told, unless the session
+        already ended (cancelled, or done: a delivered dance is never marked failed; a failed
+        switch to the other mode leaves it done)."""
+        rt = self.rt
+        session = await rt.sessions.get(job.session_id)
+        if session is None:
+            return
+        if session.finished_at is not None:
+            moved = await rt.sessions.set_status(session.id, SessionStatus.DONE,
+                                                 only_if=(SessionStatus.RENDERING, SessionStatus.DELIVERING))
+        else:
+            moved = await rt.sessions.set_status(session.id, SessionStatus.FAILED, only_if=OPEN_STATUSES,
+                                                 error=str(exc)[:500])
+        if moved:
+            await self.messages.report_failure(session, exc)
 
     # ------------------------------------------------------------------ analyse
     async def _download(self, session: Session) -> str:
@@ -80,12 +100,15 @@ class Stages:
 
     async def analyse(self, session: Session) -> None:
         rt = self.rt
-        await rt.sessions.set_status(session.id, SessionStatus.ANALYSING)
+        if not await rt.sessions.set_status(session.id, SessionStatus.ANALYSING,
+                                            only_if=(SessionStatus.QUEUED, SessionStatus.ANALYSING)):
+            return  # cancelled while queued
         song_path = await self._download(session)
         await self.messages.progress(session, "analysing", force=True)
         analysis, descriptors = await rt.engine.run(worker.analyse, song_path, rt.settings.engine)
-        await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
-                                         features.descriptor_tag(rt.settings.engine.descriptor))
+        if not await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
+                                                features.descriptor_tag(rt.settings.engine.descriptor)):
+            return  # cancelled while analysing
         await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
         await self.offer(await rt.sessions.get(session.id), 0)
 
@@ -122,13 +145,16 @@ class Stages:
         if [(b.action, b.value) for b in buttons] != actions:
             buttons = await rt.sessions.make_buttons(session.id, idx, actions)
         markup = keyboards.offer_keyboard(lang, buttons)
+        if (await rt.sessions.get(session.id)).status != SessionStatus.CHOOSING:
+            return  # cancelled while the preview was made
         with open(result["preview"], "rb") as fh:
             sent = await rt.bot.send_video(session.chat_id, fh, caption=caption, reply_markup=markup,
                                            parse_mode="HTML", supports_streaming=True,
                                            filename=f"part-{idx + 1}.mp4")
-        await rt.sessions.offer(session.id, idx, sent.message_id)
-        if session.mode == PickMode.VOTE:  # the deadline also marks the part as voted (part_is_voted)
-            await rt.votes.set_deadline(session.id, idx, time.time() + rt.settings.vote_timeout_seconds)
+        # the deadline also marks the part as voted (part_is_voted); one transaction with the offer
+        deadline = time.time() + rt.settings.vote_timeout_seconds if session.mode == PickMode.VOTE else None
+        if not await rt.sessions.offer(session.id, idx, sent.message_id, deadline):
+            return  # cancelled while it was sent: its buttons answer that it is no longer active
         if idx == 0:  # after the preview, so the throttled edit never delays it
             await self.messages.progress(session, "ready", force=True, segments=session.n_segments,
                                          tempo=round(analysis["tempo"]))
@@ -145,24 +171,33 @@ class Stages:
             task = asyncio.ensure_future(rt.engine.run(
                 worker.render_result, analysis, picked, session.song_path, str(rt.session_dir(session.id)),
                 mode, rt.settings.engine, progress_file))
-            while not task.done():
-                await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
-                if not task.done():
-                    try:
-                        percent = int(float(Path(progress_file).read_text()) * 100)
-                    except (OSError, ValueError):
-                        percent = 0
-                    await self.messages.progress(session, "rendering", percent=percent)
+            try:
+                while not task.done():
+                    await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
+                    if not task.done():
+                        try:
+                            percent = int(float(Path(progress_file).read_text()) * 100)
+                        except (OSError, ValueError):
+                            percent = 0
+                        await self.messages.progress(session, "rendering", percent=percent)
+            except asyncio.CancelledError:
+                task.cancel()  # the job was abandoned (its deadline): so is its engine call
+                raise
             result = task.result()
             await rt.sessions.store_result(session.id, mode, result["video"], result["sheet"], result["sha256"])
             existing = await rt.sessions.result(session.id, mode)
-        if (await rt.sessions.get(session.id)).status != SessionStatus.RENDERING:
-            return  # cancelled while rendering: the video stays stored, nothing is sent
         await self.deliver(session, existing, mode)
 
     async def deliver(self, session: Session, result: Result, mode: str) -> None:
-        """The dance with its buttons and, the first time, the choreography sheet."""
+        """The dance with its buttons and, the first time, the choreography sheet.
+
+        The session moves to delivering first (only from rendering): a cancel before that wins
+        and nothing is sent; after it, a cancel is refused, so the two never both happen.
+        """
         rt = self.rt
+        if not await rt.sessions.set_status(session.id, SessionStatus.DELIVERING,
+                                            only_if=(SessionStatus.RENDERING, SessionStatus.DELIVERING)):
+            return  # cancelled while rendering: the video stays stored, nothing is sent
         lang = session.language
         analysis = session.song_analysis()
         minutes, seconds = divmod(int(round(analysis["duration"])), 60)
@@ -173,10 +208,13 @@ class Stages:
         sent = await self.messages.send_cached_video(session.chat_id, result.video_path, result.video_sha256, caption,
                                                      markup, analysis["duration"])
         first_result = session.finished_at is None
-        await rt.sessions.set_status(session.id, SessionStatus.DONE, result_message_id=sent.message_id,
-                                     render_mode=mode)
+        await rt.sessions.set_status(session.id, SessionStatus.DONE, only_if=(SessionStatus.DELIVERING,),
+                                     result_message_id=sent.message_id, render_mode=mode)
         if first_result and result.sheet_path:
-            with open(result.sheet_path, "rb") as fh:
-                await rt.bot.send_photo(session.chat_id, fh,
-                                        caption=t(lang, "sheet", song=html.escape(session.song_name)),
-                                        parse_mode="HTML")
+            try:
+                with open(result.sheet_path, "rb") as fh:
+                    await rt.bot.send_photo(session.chat_id, fh,
+                                            caption=t(lang, "sheet", song=html.escape(session.song_name)),
+                                            parse_mode="HTML")
+            except (OSError, TelegramError) as exc:  # the dance is delivered; a missing sheet does not undo it
+                log.warning("session %s: the sheet was not sent: %r", session.id, exc)

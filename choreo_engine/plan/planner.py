@@ -79,6 +79,9 @@ class SongContext:
     pools: list[np.ndarray] = field(default_factory=list)  # per segment: library rows, index order
     unary: list[np.ndarray] = field(default_factory=list)  # per segment: (len(pool), 4) scores, transition=100
     stretch: list[np.ndarray] = field(default_factory=list)
+    # per segment whose pool is empty (nothing fits it): the nearest rows by music alone and their
+    # scores, so the auto path still has a move to choose there
+    fallback: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -110,23 +113,30 @@ class Planner:
             cos = self.index.unit_ @ unit[i]
             tempo_score, allowed = scoring.tempo_fit(seg.tempo, self._tempos)
             allowed &= cos > 0
-            rows = np.flatnonzero(allowed)
             # the index's order: own cluster first, then nearest clusters; by cosine within
             cluster_rank = np.empty(len(centers), dtype=int)
             cluster_rank[np.argsort(np.linalg.norm(centers - projected[i], axis=1), kind="stable")] = np.arange(len(centers))
-            order = np.lexsort((-cos[rows], cluster_rank[self._labels[rows]]))
-            pool = rows[order[: self.pool]]
-            levels = seg.loudness_levels[:8].astype(float)
-            motion = self._motion[pool][:, : len(levels)]
-            unary = np.stack(
-                [scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
-                 np.full(len(pool), 100.0), tempo_score[pool]],
-                axis=1,
-            )
+            ranked = np.lexsort((-cos, cluster_rank[self._labels]))  # every row, in the index's order
+            pool = ranked[allowed[ranked]][: self.pool]
             ctx.pools.append(pool)
-            ctx.unary.append(unary)
+            ctx.unary.append(self._unary(seg, cos, tempo_score, pool))
             ctx.stretch.append(scoring.tempo_stretch(seg.tempo, self._tempos[pool]))
+            if len(pool) == 0:
+                nearest = ranked[: self.pool]
+                ctx.fallback[i] = (nearest, self._unary(seg, cos, tempo_score, nearest))
         return ctx
+
+    def _unary(self, seg, cos: np.ndarray, tempo_score: np.ndarray, pool: np.ndarray) -> np.ndarray:
+        """(len(pool), 4) scores of the pool's rows for one segment, transition left at 100."""
+        levels = seg.loudness_levels[:8].astype(float)
+        motion = self._motion[pool][:, : len(levels)]
+        return np.stack([scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
+                         np.full(len(pool), 100.0), tempo_score[pool]], axis=1)
+
+    @staticmethod
+    def _auto_pool(ctx: SongContext, seg: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows the auto path may use for a segment and their scores (the fallback when none fit)."""
+        return ctx.fallback.get(seg, (ctx.pools[seg], ctx.unary[seg]))
 
     def _transition(self, previous: int | None, pool: np.ndarray) -> np.ndarray:
         if previous is None:
@@ -180,17 +190,13 @@ class Planner:
         if start >= n_seg:
             return []
         # best[j]: score of the best path ending in state j of the current segment; paths[j]: that path
-        pool = ctx.pools[start]
-        if len(pool) == 0:
-            raise ValueError(f"no library segment fits segment {start}")
-        unary = ctx.unary[start] @ w - w[2] * 100.0
+        pool, unary = self._auto_pool(ctx, start)
+        unary = unary @ w - w[2] * 100.0
         best = unary + w[2] * self._transition(previous, pool)
         best -= np.array([REPEAT_PENALTY if r in history[-REPEAT_WINDOW:] else 0.0 for r in pool])
         paths = [history + [int(r)] for r in pool]
         for seg in range(start + 1, n_seg):
-            cur = ctx.pools[seg]
-            if len(cur) == 0:
-                raise ValueError(f"no library segment fits segment {seg}")
+            cur, unary = self._auto_pool(ctx, seg)
             prev_rows = np.array([p[-1] for p in paths])
             # (P, C) transition scores from every previous state to every current state
             trans = np.stack([
@@ -198,8 +204,7 @@ class Planner:
                                            lib.start_poses[cur], lib.start_velocities[cur])
                 for r in prev_rows
             ])
-            unary = ctx.unary[seg] @ w - w[2] * 100.0
-            total = best[:, None] + w[2] * trans + unary[None, :]
+            total = best[:, None] + w[2] * trans + (unary @ w - w[2] * 100.0)[None, :]
             for p, path in enumerate(paths):
                 recent = path[-REPEAT_WINDOW:]
                 mask = np.isin(cur, recent)
