@@ -65,7 +65,7 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     builder = (
         ApplicationBuilder()
         .token(settings.token)
-        # Telegram's limits: 30 messages/s overall, 20/min per group, ~1/s per private chat;
+        # Telegram's documented limits: 30 messages/s overall, 20/min per group, 1/s per chat;
         # a 429 is still retried.
         .rate_limiter(ChatRateLimiter(max_retries=3))
         .concurrent_updates(True)

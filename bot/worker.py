@@ -62,7 +62,14 @@ def _context(analysis: dict, descriptors: np.ndarray, settings: Settings):
 
 
 def _rows(loaded, segment_ids: list[int]) -> list[int]:
-    return [loaded.library.position(s) for s in segment_ids]
+    """Library rows of the picks so far; a pick whose clip was removed since is left out (it still
+    renders, but is no longer planned with: no transition from it, no repetition penalty)."""
+    return [loaded.library.position(s) for s in segment_ids if loaded.library.has(s)]
+
+
+def _previous(loaded, segment_ids: list[int]) -> int | None:
+    """The row of the last pick (its end pose leads into the next part), if it is still planned with."""
+    return loaded.library.position(segment_ids[-1]) if segment_ids and loaded.library.has(segment_ids[-1]) else None
 
 
 def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[int], song_path: str,
@@ -72,7 +79,7 @@ def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[in
 
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)
-    options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
+    options = loaded.planner.candidates(ctx, idx, _previous(loaded, picked_ids), history=history)
     seg = song.segments[idx]
     shots = [video.Shot.from_segments(loaded.library.segments[c.position], seg) for c in options.items]
     preview = None
@@ -95,7 +102,7 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
     """
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)
-    path = loaded.planner.auto_path(ctx, start, history[-1] if history else None, history)
+    path = loaded.planner.auto_path(ctx, start, _previous(loaded, picked_ids), history)
     ranks = {c["library_segment_id"]: c["rank"] for c in offered}
     out = []
     for i, row in enumerate(path):
@@ -109,7 +116,7 @@ def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir
     """The final video (``mode``: clips or avatar) and the choreography sheet (made once)."""
     loaded = choreography.loaded_library(settings)
     song = audio.SongAnalysis.from_dict(analysis)
-    lib_segments = [loaded.library.segments[loaded.library.position(s)] for s in picked_ids]
+    lib_segments = choreography.segments_by_id(loaded, picked_ids, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -1,6 +1,8 @@
 """The dance library's clips and segments as stored: rows, pose files and videos.
 
-Add (all-or-nothing), remove, stats, load for planning, export, and the reads and writes the
+Add (all-or-nothing), remove (soft: a removed clip's rows and files stay, so segment ids are never
+reused and open sessions still render the dancer they were offered), stats, load for planning,
+export, and the reads and writes the
 re-description of stored descriptors needs. Nothing is computed here: descriptors come described
 (``bot.admin.library``) and motion levels are mapped by the function the caller passes (a
 clip and the levels it changes are written in one transaction).
@@ -26,6 +28,9 @@ from .rows import MusicRange, StoredClip
 
 POSES_DIR = "poses"
 VIDEOS_DIR = "videos"
+
+_ACTIVE = "clip_id IN (SELECT id FROM clips WHERE removed_at IS NULL)"  # segments of clips not removed
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 # Every library segment's motion sizes (one value per beat) -> their motion levels, in order.
 Leveller = Callable[[list[np.ndarray]], list[list[int]]]
@@ -68,10 +73,10 @@ class ClipRepo:
         return self.data_dir / relative
 
     async def has_clip(self, source_sha256: str) -> bool:
-        return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ?", (source_sha256,)) is not None
+        return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ? AND removed_at IS NULL", (source_sha256,)) is not None
 
     async def clip_names(self, kind: str) -> set[str]:
-        rows = await self.db.fetchall("SELECT name FROM clips WHERE kind = ?", (kind,))
+        rows = await self.db.fetchall("SELECT name FROM clips WHERE kind = ? AND removed_at IS NULL", (kind,))
         return {r["name"] for r in rows}
 
     async def version(self) -> int:
@@ -82,7 +87,8 @@ class ClipRepo:
         """Clips whose descriptors were made another way than ``descriptor_tag`` (and that were not
         found undescribable for it: ``unavailable_tag``)."""
         rows = await self.db.fetchall(
-            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag NOT IN (?, ?) ORDER BY id",
+            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag NOT IN (?, ?) AND removed_at IS NULL "
+            "ORDER BY id",
             (descriptor_tag, unavailable_tag))
         return [StoredClip(r["id"], r["name"], str(self.absolute(r["video_file"])), r["descriptor_tag"]) for r in rows]
 
@@ -159,16 +165,18 @@ class ClipRepo:
         """Remove a clip by id, name or source hash, and map the motion levels again by ``levels``;
         its files go when nothing else uses them."""
         row = await self.db.fetchone(
-            "SELECT id, video_file, poses_file FROM clips WHERE id = ? OR name = ? OR source_sha256 = ?",
+            "SELECT id, video_file, poses_file FROM clips WHERE (id = ? OR name = ? OR source_sha256 = ?) AND removed_at IS NULL",
             (int(clip) if str(clip).isdigit() else -1, str(clip), str(clip)),
         )
         if row is None:
             return False
         async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM clips WHERE id = ?", (row["id"],))
+            # Soft delete: sessions keep their segments' ids and render the dancer they were offered,
+            # so the rows and files stay (never planned again); its source may be added anew.
+            await conn.execute(
+                f"""UPDATE clips SET removed_at = {_NOW}, source_sha256 = source_sha256 || ':removed:' || id
+                    WHERE id = ?""", (row["id"],))
             await self._store_levels(conn, levels)
-        await self._drop_unreferenced(self.absolute(row["poses_file"]))
-        await self._drop_unreferenced(self.absolute(row["video_file"]))
         return True
 
     async def _drop_unreferenced(self, path: Path) -> None:
@@ -193,7 +201,7 @@ class ClipRepo:
     async def _store_levels(self, conn, levels: Leveller) -> None:
         """Every segment's motion levels as ``levels`` maps the library's motion sizes (levels are
         relative to the whole library, so each added or removed clip changes them all)."""
-        async with conn.execute("SELECT id, motion_size FROM library_segments") as cur:
+        async with conn.execute(f"SELECT id, motion_size FROM library_segments WHERE {_ACTIVE}") as cur:
             rows = await cur.fetchall()
         sizes = [np.array(json.loads(r["motion_size"])) for r in rows]
         await conn.executemany(
@@ -211,16 +219,26 @@ class ClipRepo:
         )
 
     async def count_segments(self) -> int:
-        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM library_segments")
+        row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM library_segments WHERE {_ACTIVE}")
         return int(row["n"])
 
     async def load(self, descriptor_tag: str) -> Library:
         """The segments whose clips are described by ``descriptor_tag``, ready for planning."""
-        rows = await self.db.fetchall(
+        return self._library(await self.db.fetchall(
             """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height
                FROM library_segments s JOIN clips c ON c.id = s.clip_id
-               WHERE c.descriptor_tag = ? ORDER BY s.clip_id, s.idx""", (descriptor_tag,)
-        )
+               WHERE c.descriptor_tag = ? AND c.removed_at IS NULL ORDER BY s.clip_id, s.idx""", (descriptor_tag,)
+        ))
+
+    async def load_segments(self, segment_ids: list[int]) -> Library:
+        """Exactly these segments, removed clips' too (a session renders what it was offered)."""
+        marks = ", ".join("?" * len(segment_ids))
+        return self._library(await self.db.fetchall(
+            f"""SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height
+                FROM library_segments s JOIN clips c ON c.id = s.clip_id WHERE s.id IN ({marks})""",
+            tuple(segment_ids)))
+
+    def _library(self, rows: list) -> Library:
         segments = [
             LibrarySegment(
                 id=r["id"], clip_id=r["clip_id"], clip_name=r["clip_name"], index=r["idx"], start=r["start"],
@@ -247,7 +265,8 @@ class ClipRepo:
         clips = await self.db.fetchall(
             """SELECT c.id, c.name, c.kind, c.style, c.duration, c.tempo, c.pose_source, c.detection_rate,
                       c.descriptor_tag, COUNT(s.id) AS segments
-               FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id GROUP BY c.id ORDER BY c.id"""
+               FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id WHERE c.removed_at IS NULL
+               GROUP BY c.id ORDER BY c.id"""
         )
         by_source: dict[str, int] = {}
         by_style: dict[str, int] = {}
@@ -281,7 +300,7 @@ class ClipRepo:
         """One row per library segment, one column per feature (for ``choreo library export``)."""
         rows = await self.db.fetchall(
             """SELECT s.*, c.name AS clip_name, c.style FROM library_segments s
-               JOIN clips c ON c.id = s.clip_id ORDER BY s.clip_id, s.idx"""
+               JOIN clips c ON c.id = s.clip_id WHERE c.removed_at IS NULL ORDER BY s.clip_id, s.idx"""
         )
         out = []
         for r in rows:

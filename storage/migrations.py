@@ -191,4 +191,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX updates_pending ON updates (done_at, update_id)
     """,
+    # 6: clips are removed softly (their segment ids are never reused; open sessions keep
+    # rendering the dancer they were offered)
+    """
+    ALTER TABLE clips ADD COLUMN removed_at TEXT
+    """,
 ]

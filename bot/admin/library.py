@@ -68,6 +68,10 @@ class StoredLibrary:
         """The segments described by ``descriptor`` (as it is now), ready for planning."""
         return await self.clips.load(features.descriptor_tag(descriptor))
 
+    async def load_segments(self, segment_ids: list[int]) -> engine_library.Library:
+        """Exactly these segments, removed clips' too (for rendering what a session was offered)."""
+        return await self.clips.load_segments(segment_ids)
+
     async def refresh_descriptors(self, descriptor: str = "default") -> int:
         """Describe again the clips whose stored descriptors were made another way.
 

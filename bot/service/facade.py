@@ -80,7 +80,7 @@ class ChoreoService:
         self.messages = Messages(bot, self.settings, rt.files)
         self.choosing = Choosing(rt)
         self.stages = Stages(rt, self.messages, self.choosing)
-        await self._engine.start(self.settings.engine)
+        self._engine.start(self.settings.engine)
         self._loop = JobLoop(rt.jobs, rt.sessions, self._wake, self.stages.run, self.stages.fail,
                              attempts=self.settings.job_attempts, deadline=self.settings.job_deadline_seconds)
         self._loop.start(self.settings.workers)

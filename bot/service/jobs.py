@@ -52,12 +52,13 @@ class EnginePool:
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, initializer=worker.exit_with_parent)
 
-    async def start(self, settings: Settings) -> None:
+    def start(self, settings: Settings) -> None:
+        """Warm every worker (numba compile, library load) before the first song arrives. Not
+        awaited: the bot answers buttons and commands meanwhile (after a restart, at once); the
+        first jobs simply queue behind the warm-up in the pool."""
         self.pool = self._new_pool()
-        loop = asyncio.get_running_loop()
-        # Warm every worker (numba compile, library load) before the first song arrives.
-        await asyncio.gather(*[loop.run_in_executor(self.pool, worker.warm_up, settings)
-                               for _ in range(self.workers)])
+        for _ in range(self.workers):
+            self.pool.submit(worker.warm_up, settings)
 
     def worker_pids(self) -> list[int]:
         pool = self.pool

@@ -288,6 +288,9 @@ class Library:
     def position(self, segment_id: int) -> int:
         return self._positions[segment_id]
 
+    def has(self, segment_id: int) -> bool:
+        return segment_id in self._positions
+
     @property
     def tempos(self) -> np.ndarray:
         return np.array([s.tempo for s in self.segments])

@@ -173,6 +173,8 @@ def test_kill9_at_random_points(data_dir, tmp_path, output_dir):
             try:
                 while len(kills) < KILLS:
                     while not _ready(emu, started):
+                        assert proc.poll() is None, f"the bot did not start: see {log}"
+                        assert time.time() - started < 120, "the bot took over 2 minutes to start"
                         await asyncio.sleep(0.05)
                     kill_at = time.monotonic() + rng.uniform(0.3, 4.0)
                     tap_then_kill = len(kills) % 4 == 3  # every 4th kill follows a tap by a moment
