@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Awaitable, Callable
@@ -19,6 +18,7 @@ from typing import Awaitable, Callable
 from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from choreo_engine.settings import Settings
+from storage.db import PassingDatabaseError
 from storage.jobs import JobRepo
 from storage.rows import Job, JobStatus
 from storage.sessions import SessionRepo
@@ -28,7 +28,7 @@ from .. import worker
 log = logging.getLogger(__name__)
 
 # failures that say nothing about the job itself: it is tried again (while attempts remain)
-PASSING_FAILURES = (BrokenProcessPool, NetworkError, RetryAfter, sqlite3.OperationalError, TimeoutError)
+PASSING_FAILURES = (BrokenProcessPool, NetworkError, RetryAfter, PassingDatabaseError, TimeoutError)
 RETRY_PAUSE = 1.0  # seconds a runner waits after a passing failure before claiming again
 
 

@@ -32,7 +32,8 @@ TRACKS = [("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg"), ("music"
           ("music", "hyperrogue", "hr3-desert.ogg")]
 PRIVATE_USERS = 4
 TARGETS = ["analysis", "pick", "offer", "render", "vote", "upload"]
-STAGE_WAIT = 30.0  # seconds a kill waits for its target stage before it kills anyway
+STAGE_WAIT = 20.0  # seconds a kill waits for its target stage before aiming at the next one
+PROGRESS_TIMEOUT = 180.0
 SETTLE_TIMEOUT = 240.0
 
 
@@ -154,6 +155,30 @@ def _stages(data_dir: Path, singers: list[Singer]) -> dict[str, str]:
     return out
 
 
+def _jobs_done(data_dir: Path) -> int:
+    return query(data_dir, "SELECT COUNT(*) FROM jobs WHERE status IN ('done', 'failed')")[0][0]
+
+
+async def _aim(target: str, singers: list[Singer], data_dir: Path, rng: random.Random) -> bool:
+    """Drive the users until some session is at ``target`` (for "pick": a tap was just made), and
+    wait a random moment into it; False when no session got there within ``STAGE_WAIT``."""
+    give_up_at = time.monotonic() + STAGE_WAIT
+    while time.monotonic() < give_up_at:
+        for singer in singers:
+            singer.step(sending=True, tapping=target != "pick")
+        if target == "pick":
+            waiting = [(s, p) for s in singers for p in s.untapped()]
+            if waiting:
+                waiting[0][0].tap(waiting[0][1])
+                await asyncio.sleep(rng.uniform(0.05, 0.5))
+                return True
+        elif target in _stages(data_dir, singers).values():
+            await asyncio.sleep(rng.uniform(0.0, 0.5))
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 def _ready(emu, since: float) -> bool:
     """The new process starts polling for updates (its start-up is over)."""
     return any(r["method"] == "deleteWebhook" and r["time"] >= since for r in emu.requests[-300:])
@@ -177,27 +202,27 @@ def test_kill9_at_random_points(data_dir, tmp_path, output_dir):
             proc = start_bot_process(emu, data_dir, log, **env)
             started = time.time()
             try:
+                aims = 0
                 while len(kills) < KILLS:
-                    # each kill aims at one stage in turn: it waits until some session is there
-                    target = TARGETS[len(kills) % len(TARGETS)]
                     while not _ready(emu, started):
                         assert proc.poll() is None, f"the bot did not start: see {log}"
                         assert time.time() - started < 120, "the bot took over 2 minutes to start"
                         await asyncio.sleep(0.05)
-                    give_up_at = time.monotonic() + STAGE_WAIT
-                    while time.monotonic() < give_up_at:
+                    # progress first (some job finishes after the restart), so every kill meets new work
+                    done_before = _jobs_done(data_dir)
+                    progress_by = time.monotonic() + PROGRESS_TIMEOUT
+                    while _jobs_done(data_dir) == done_before:
+                        assert time.monotonic() < progress_by, f"no job finished in {PROGRESS_TIMEOUT} s"
                         for singer in singers:
-                            singer.step(sending=True, tapping=target != "pick")
-                        if target == "pick":  # a tap, then the kill a moment later
-                            waiting = [(s, p) for s in singers for p in s.untapped()]
-                            if waiting:
-                                waiting[0][0].tap(waiting[0][1])
-                                await asyncio.sleep(rng.uniform(0.05, 0.5))
-                                break
-                        elif target in _stages(data_dir, singers).values():
-                            await asyncio.sleep(rng.uniform(0.0, 0.3))
+                            singer.step(sending=True)
+                        await asyncio.sleep(0.05)
+                    # then a kill aimed at one stage in turn, once some session is there (a stage not
+                    # met within STAGE_WAIT is skipped for this round)
+                    while True:
+                        target = TARGETS[aims % len(TARGETS)]
+                        aims += 1
+                        if await _aim(target, singers, data_dir, rng):
                             break
-                        await asyncio.sleep(0.02)
                     stages = _stages(data_dir, singers)
                     kill_group(proc)
                     kills.append({"target": target, "at": round(time.time() - started, 1), "stages": stages})
