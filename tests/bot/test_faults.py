@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.emulator import TelegramEmulator
+from bot.sandbox.emulator import FloodLimits, TelegramEmulator
 from bot.admin import library as library_admin
 from storage.owner import DataDirLock
 from tests.support.botkit import bot_settings, button, copy_library, previews, running_bot, song_excerpt, wait
@@ -67,7 +67,7 @@ def test_cancel_and_mode_button_during_a_render_and_one_open_song(data_dir, tmp_
                 sent = time.monotonic()
                 await wait(emu, lambda e: any("Cancelled" in t for t in _texts(e, chat["id"])[before:]), 10)
                 cancel_answer = time.monotonic() - sent
-                await until(lambda: _db(data_dir, "SELECT COUNT(*) FROM results")[0][0] == 1, 60)  # the render ended
+                await until(lambda: _db(data_dir, "SELECT COUNT(*) FROM results")[0][0] == 1, 180)  # the render ended
                 await asyncio.sleep(1.0)
                 assert _finals(emu, chat["id"]) == []
                 assert _db(data_dir, "SELECT status FROM sessions") == [("cancelled",)]
@@ -209,7 +209,7 @@ def test_a_rejected_cached_file_id_falls_back_to_an_upload(tmp_path):
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1", "-pix_fmt", "yuv420p", str(video))
 
     async def scenario():
-        with TelegramEmulator() as emu:
+        with TelegramEmulator(flood=FloodLimits.off()) as emu:  # two sends in a row to one chat
             chat = emu.make_private_chat(emu.make_user("Ed"))
             db = await Database.open(tmp_path / "choreo.db")
             files = FileCacheRepo(db)
