@@ -22,6 +22,7 @@ from tests.support.data import ffmpeg, shared
 
 USERS = int(os.environ.get("CHOREO_LOAD_USERS", "100"))
 SONG_SECONDS = 5  # one 8-beat part
+TIME_LIMIT = 1500.0  # seconds for everyone to finish (a few minutes on an idle 2-core machine)
 TRACKS = [("music", "xmoto", "MadeiraStew.ogg"), ("music", "xmoto", "speeditup.ogg"),
           ("music", "extremetuxracer", "start1-jt.ogg"), ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")]
 
@@ -63,8 +64,7 @@ def test_hundred_users_auto_pick(data_dir, tmp_path, output_dir):
                 tapped_chats: set[int] = set()
                 taps: dict[str, bool] = {}  # callback query id -> analyses were queued at the tap
                 finished: dict[int, float] = {}
-                while len(finished) < USERS:
-                    assert time.monotonic() - started < 600, f"{len(finished)}/{USERS} finished"
+                while len(finished) < USERS and time.monotonic() - started < TIME_LIMIT:
                     for u, c in zip(users, chats):
                         cid = c["id"]
                         if cid in finished:
@@ -82,6 +82,7 @@ def test_hundred_users_auto_pick(data_dir, tmp_path, output_dir):
                 every = [a["seconds"] for a in emu.callback_answers]
                 return {
                     "users": USERS,
+                    "finished": len(finished),
                     "taps": len(every),
                     "taps_while_analyses_queued": len(under_load),
                     "tap_answer_p50_s": _percentile(under_load, 50),
@@ -89,7 +90,7 @@ def test_hundred_users_auto_pick(data_dir, tmp_path, output_dir):
                     "tap_answer_max_s": round(max(under_load), 3) if under_load else None,
                     "time_to_final_p50_s": _percentile(list(finished.values()), 50),
                     "time_to_final_p95_s": _percentile(list(finished.values()), 95),
-                    "time_to_final_max_s": round(max(finished.values()), 1),
+                    "time_to_final_max_s": round(max(finished.values()), 1) if finished else None,
                     "wall_s": round(time.monotonic() - started, 1),
                     "429s": len(emu.rate_limited),
                     "violations": list(emu.violations),
@@ -98,6 +99,7 @@ def test_hundred_users_auto_pick(data_dir, tmp_path, output_dir):
     figures = asyncio.run(scenario())
     (output_dir / "load.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures, indent=1))
+    assert figures["finished"] == USERS, f"{figures['finished']}/{USERS} finished in {TIME_LIMIT} s"
     con = sqlite3.connect(data_dir / "choreo.db")
     assert [r[0] for r in con.execute("SELECT DISTINCT status FROM sessions")] == ["done"]
     assert con.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == USERS
