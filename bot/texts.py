@@ -80,6 +80,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_many_songs": "You already have {limit} songs in the works. Let one finish (or /cancel it) first.",
         "too_many_songs_group": "This chat already has {limit} songs in the works. Let one finish first.",
         "cancel_too_late": "Too late to cancel: the dance is on its way.",
+        "delivering": "🎬 Your dance for «{song}» is on its way…",
     },
     "ko": {
         "help": (
@@ -154,6 +155,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_many_songs": "이미 노래 {limit}곡을 작업 중이에요. 하나가 끝난 뒤에 (또는 /cancel 후에) 보내 주세요.",
         "too_many_songs_group": "이 채팅에서 이미 노래 {limit}곡을 작업 중이에요. 하나가 끝난 뒤에 보내 주세요.",
         "cancel_too_late": "취소하기엔 늦었어요: 춤을 보내고 있어요.",
+        "delivering": "🎬 «{song}»에 맞춘 춤을 보내고 있어요…",
     },
 }
 

@@ -196,4 +196,9 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE clips ADD COLUMN removed_at TEXT
     """,
+    # 7: the message a dance is delivered into (sent first, then edited into the video, so a bot
+    # killed mid-delivery edits the same message again instead of sending a second dance)
+    """
+    ALTER TABLE sessions ADD COLUMN delivery_message_id INTEGER
+    """,
 ]

@@ -113,6 +113,7 @@ class Session:
     current_segment: int = 0
     render_mode: str = "clips"
     result_message_id: int | None = None
+    delivery_message_id: int | None = None  # the placeholder the dance being delivered goes into
     error: str | None = None
     created_at: str = ""
     updated_at: str = ""

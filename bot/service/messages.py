@@ -8,7 +8,7 @@ import html
 import logging
 import time
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, InputMediaVideo, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from choreo_engine.errors import ChoreoError
@@ -111,3 +111,26 @@ class Messages:
         if sent.video:
             await self.files.remember(sha256, sent.video.file_id, "video")
         return sent
+
+    async def put_video(self, chat_id: int, message_id: int, path: str, sha256: str, caption: str,
+                        markup: InlineKeyboardMarkup | None, duration: float | None = None) -> None:
+        """Turn the (media) message ``message_id`` into the video, by its cached file_id when it was
+        uploaded before. Doing it again changes nothing: "not modified" is success here."""
+        file_id = await self.files.file_id(sha256)
+        if file_id:
+            try:
+                await self.bot.edit_message_media(InputMediaVideo(file_id, caption=caption, parse_mode="HTML"),
+                                                  chat_id=chat_id, message_id=message_id, reply_markup=markup)
+                return
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+                log.warning("cached file id of %s rejected (%s): uploading again", sha256[:12], exc)
+                await self.files.forget(sha256)
+        with open(path, "rb") as fh:
+            media = InputMediaVideo(fh, caption=caption, parse_mode="HTML", supports_streaming=True,
+                                    duration=round(duration) if duration else None, filename="choreo-dance.mp4")
+            edited = await self.bot.edit_message_media(media, chat_id=chat_id, message_id=message_id,
+                                                       reply_markup=markup)
+        if isinstance(edited, Message) and edited.video:
+            await self.files.remember(sha256, edited.video.file_id, "video")

@@ -188,6 +188,23 @@ class Stages:
             existing = await rt.sessions.result(session.id, mode)
         await self.deliver(session, existing, mode)
 
+    async def _delivery_message(self, session: Session, result: Result) -> int | None:
+        """The message the dance goes into: a file (the choreography sheet) sent first and
+        recorded, then edited into the video. Sending a video twice cannot be undone, but editing
+        one message twice is harmless, so a bot killed mid-upload delivers one dance, not two
+        (a kill between the file and its record leaves a spare file, never a second dance)."""
+        current = await self.rt.sessions.get(session.id)
+        if current.delivery_message_id is not None:
+            return current.delivery_message_id
+        if not result.sheet_path or not Path(result.sheet_path).exists():
+            return None
+        with open(result.sheet_path, "rb") as fh:  # a file, not a photo: the sheet itself comes after the dance
+            holder = await self.rt.bot.send_document(
+                session.chat_id, fh, filename="choreography.png", parse_mode="HTML",
+                caption=t(session.language, "delivering", song=html.escape(session.song_name)) + whose(session))
+        await self.rt.sessions.update(session.id, delivery_message_id=holder.message_id)
+        return holder.message_id
+
     async def deliver(self, session: Session, result: Result, mode: str) -> None:
         """The dance with its buttons and, the first time, the choreography sheet.
 
@@ -205,11 +222,17 @@ class Stages:
         markup = keyboards.result_keyboard(lang, mode, buttons, session.song_name)
         caption = t(lang, "done", song=html.escape(session.song_name), minutes=minutes, seconds=seconds,
                     mode=t(lang, f"mode_{mode}")) + whose(session)
-        sent = await self.messages.send_cached_video(session.chat_id, result.video_path, result.video_sha256, caption,
-                                                     markup, analysis["duration"])
+        message_id = await self._delivery_message(session, result)
+        if message_id is None:  # no sheet to hold the place: sent once, as before
+            sent = await self.messages.send_cached_video(session.chat_id, result.video_path, result.video_sha256,
+                                                         caption, markup, analysis["duration"])
+            message_id = sent.message_id
+        else:
+            await self.messages.put_video(session.chat_id, message_id, result.video_path, result.video_sha256,
+                                          caption, markup, analysis["duration"])
         first_result = session.finished_at is None
         await rt.sessions.set_status(session.id, SessionStatus.DONE, only_if=(SessionStatus.DELIVERING,),
-                                     result_message_id=sent.message_id, render_mode=mode)
+                                     result_message_id=message_id, render_mode=mode, delivery_message_id=None)
         if first_result and result.sheet_path:
             try:
                 with open(result.sheet_path, "rb") as fh:
