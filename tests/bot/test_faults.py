@@ -61,13 +61,14 @@ def test_cancel_and_mode_button_during_a_render_and_one_open_song(data_dir, tmp_
                 await wait(emu, lambda e: previews(e, chat["id"]), 120)
                 offer = previews(emu, chat["id"])[0]
                 emu.press_button(chat, ann, offer["message_id"], button(offer, "✨"))
-                await until(lambda: _db(data_dir, "SELECT status FROM sessions")[0][0] == "rendering", 60, 0.02)
+                await until(lambda: _db(data_dir, "SELECT COUNT(*) FROM jobs WHERE kind = 'render' AND status = 'running'")
+                            [0][0], 120, 0.02)  # the render really runs
                 before = len(emu.bot_messages(chat["id"]))
                 emu.send_text(chat, ann, "/cancel")
                 sent = time.monotonic()
                 await wait(emu, lambda e: any("Cancelled" in t for t in _texts(e, chat["id"])[before:]), 10)
                 cancel_answer = time.monotonic() - sent
-                await until(lambda: _db(data_dir, "SELECT COUNT(*) FROM results")[0][0] == 1, 180)  # the render ended
+                await until(lambda: _db(data_dir, "SELECT COUNT(*) FROM jobs WHERE status != 'done'")[0][0] == 0, 180)
                 await asyncio.sleep(1.0)
                 assert _finals(emu, chat["id"]) == []
                 assert _db(data_dir, "SELECT status FROM sessions") == [("cancelled",)]
