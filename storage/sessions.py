@@ -209,20 +209,28 @@ class SessionRepo:
         row = await self.db.fetchone("SELECT * FROM buttons WHERE token = ?", (token,))
         return Button.of(row) if row else None
 
-    async def offer(self, session_id: str, idx: int, preview_message_id: int, vote_deadline: float | None = None) -> bool:
-        """The part's preview went out: the part is offered (with its vote deadline, if voted), in one
-        transaction. False when it was offered before or the session stopped choosing."""
+    async def offer(self, session_id: str, idx: int, vote_deadline: float | None = None) -> bool:
+        """The part is offered (with its vote deadline, if voted), in one transaction, just before
+        its preview is sent: a tap on the preview's buttons may come before the send is answered.
+        Again for a part offered whose preview was never recorded (a kill mid-send; its first
+        deadline stays). False when the session stopped choosing or the part is past that."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                """UPDATE session_segments SET status = ?, preview_message_id = ?, vote_deadline = ?
-                   WHERE session_id = ? AND idx = ? AND status = ?
+                """UPDATE session_segments SET status = ?, vote_deadline = COALESCE(vote_deadline, ?)
+                   WHERE session_id = ? AND idx = ?
+                   AND (status = ? OR (status = ? AND preview_message_id IS NULL))
                    AND (SELECT status FROM sessions WHERE id = ?) = ?""",
-                (SegmentStatus.OFFERED, preview_message_id, vote_deadline, session_id, idx, SegmentStatus.PENDING,
+                (SegmentStatus.OFFERED, vote_deadline, session_id, idx, SegmentStatus.PENDING, SegmentStatus.OFFERED,
                  session_id, SessionStatus.CHOOSING))
             if cur.rowcount == 0:
                 return False
             await conn.execute("UPDATE sessions SET current_segment = ? WHERE id = ?", (idx, session_id))
             return True
+
+    async def preview_sent(self, session_id: str, idx: int, preview_message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE session_segments SET preview_message_id = ? WHERE session_id = ? AND idx = ?",
+                               (preview_message_id, session_id, idx))
 
     async def start_render(self, session_id: str, mode: str) -> bool:
         """A finished session renders (or re-sends) another mode: status and job in one transaction;

@@ -116,7 +116,9 @@ class Stages:
     async def offer(self, session: Session, idx: int) -> None:
         rt = self.rt
         seg_row = await rt.sessions.segment(session.id, idx)
-        if session.status != SessionStatus.CHOOSING or seg_row is None or seg_row.status != SegmentStatus.PENDING:
+        unsent = seg_row is not None and seg_row.status == SegmentStatus.OFFERED and seg_row.preview_message_id is None
+        if session.status != SessionStatus.CHOOSING or seg_row is None or not (
+                seg_row.status == SegmentStatus.PENDING or unsent):
             return  # already offered (a re-run job) or no longer choosing
         await self.messages.progress(session, "previews")
         analysis = session.song_analysis()
@@ -145,16 +147,16 @@ class Stages:
         if [(b.action, b.value) for b in buttons] != actions:
             buttons = await rt.sessions.make_buttons(session.id, idx, actions)
         markup = keyboards.offer_keyboard(lang, buttons)
-        if (await rt.sessions.get(session.id)).status != SessionStatus.CHOOSING:
+        # the deadline also marks the part as voted (part_is_voted); offered before the send, so a
+        # tap on the preview is never early
+        deadline = time.time() + rt.settings.vote_timeout_seconds if session.mode == PickMode.VOTE else None
+        if not await rt.sessions.offer(session.id, idx, deadline):
             return  # cancelled while the preview was made
         with open(result["preview"], "rb") as fh:
             sent = await rt.bot.send_video(session.chat_id, fh, caption=caption, reply_markup=markup,
                                            parse_mode="HTML", supports_streaming=True,
                                            filename=f"part-{idx + 1}.mp4")
-        # the deadline also marks the part as voted (part_is_voted); one transaction with the offer
-        deadline = time.time() + rt.settings.vote_timeout_seconds if session.mode == PickMode.VOTE else None
-        if not await rt.sessions.offer(session.id, idx, sent.message_id, deadline):
-            return  # cancelled while it was sent: its buttons answer that it is no longer active
+        await rt.sessions.preview_sent(session.id, idx, sent.message_id)
         if idx == 0:  # after the preview, so the throttled edit never delays it
             await self.messages.progress(session, "ready", force=True, segments=session.n_segments,
                                          tempo=round(analysis["tempo"]))

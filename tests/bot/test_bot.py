@@ -205,7 +205,9 @@ def test_forged_stale_and_double_taps_change_nothing(data_dir, tmp_path):
 
 
 def _segment_status(data_dir: Path, idx: int) -> str | None:
-    rows = query(data_dir, "SELECT status FROM session_segments WHERE idx = ?", (idx,))
+    """The part's status once its preview is recorded as sent."""
+    rows = query(data_dir, "SELECT status FROM session_segments WHERE idx = ? AND preview_message_id IS NOT NULL",
+                 (idx,))
     return rows[0][0] if rows else None
 
 
