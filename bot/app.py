@@ -16,11 +16,15 @@ from telegram.ext import (
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from .handlers import admin, buttons, groups, inline, private
+from storage.owner import DataDirInUse, DataDirLock
+
 from .config import BotSettings
+from .handlers import admin, buttons, groups, inline, private
+from .inbox import HANDLED_GROUP, DurableUpdateQueue, mark_handled
 from .ratelimit import ChatRateLimiter
 from .service import ChoreoService
 from .service.learning import Learning
@@ -42,8 +46,11 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see .env.example)")
     service = service or ChoreoService(settings)
 
+    updates = DurableUpdateQueue(service)
+
     async def post_init(app: Application) -> None:
         await service.start(app.bot)
+        await updates.replay(app.bot)
         from telegram import BotCommand
 
         await app.bot.set_my_commands([
@@ -59,7 +66,7 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     builder = (
         ApplicationBuilder()
         .token(settings.token)
-        # Telegram's limits: 30 messages/s overall, 20/min per group, ~1/s per private chat;
+        # Telegram's documented limits: 30 messages/s overall, 20/min per group, 1/s per chat;
         # a 429 is still retried.
         .rate_limiter(ChatRateLimiter(max_retries=3))
         .concurrent_updates(True)
@@ -69,6 +76,7 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
         .connect_timeout(15)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .update_queue(updates)
     )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)
@@ -93,6 +101,7 @@ def build_application(settings: BotSettings | None = None, service: ChoreoServic
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & SONG_FILTER, groups.group_song))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & SONG_FILTER, private.song))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND, private.unsupported))
+    app.add_handler(TypeHandler(Update, mark_handled), group=HANDLED_GROUP)
     app.add_error_handler(on_error)
     return app
 
@@ -128,6 +137,11 @@ def run(settings: BotSettings | None = None) -> None:
     settings = settings or BotSettings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    owner = DataDirLock(settings.engine.data_dir)
+    try:
+        owner.acquire()  # before building the library into the data dir
+    except DataDirInUse as exc:
+        raise SystemExit(f"choreo bot: {exc}") from None
     built = asyncio.run(ensure_library(settings.engine, show_progress=True))
     if built:
         log.info("built the starter library: %s", built)

@@ -81,6 +81,26 @@ def loaded_library(settings: Settings | None = None) -> LoadedLibrary:
     return loaded
 
 
+async def _load_segments(settings: Settings, segment_ids: list[int]) -> Library:
+    db = await Database.open(settings.db_path)
+    try:
+        return await StoredLibrary(db).load_segments(segment_ids)
+    finally:
+        await db.close()
+
+
+def segments_by_id(loaded: LoadedLibrary, segment_ids: list[int], settings: Settings) -> list:
+    """The library segments with these ids, in order: from the loaded library, or (a clip removed
+    since a session was offered it) read from the database, where removed clips stay."""
+    missing = [s for s in segment_ids if not loaded.library.has(s)]
+    found = {}
+    if missing:
+        extra = asyncio.run(_load_segments(settings, missing))
+        found = {seg.id: seg for seg in extra.segments}
+    return [loaded.library.segments[loaded.library.position(s)] if loaded.library.has(s) else found[s]
+            for s in segment_ids]
+
+
 @dataclass
 class AnalysedSong:
     path: str

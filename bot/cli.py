@@ -232,12 +232,9 @@ def cmd_library(args: argparse.Namespace) -> int:
         return 0
     if args.action == "remove":
         removed = asyncio.run(library_admin.remove_clip(args.clip))
-        print(f"removed clip {args.clip}" if removed else f"no clip {args.clip!r} in the library")
+        print(f"removed clip {removed} (no longer offered; sessions that picked it still render it)"
+              if removed else f"no clip {args.clip!r} in the library")
         return 0 if removed else 1
-    if args.action == "forget":
-        name = asyncio.run(library_admin.forget_clip(args.clip))
-        print(f"forgotten: {name} (no longer offered)" if name else f"no clip {args.clip!r} in the library")
-        return 0 if name else 1
     if args.action == "export":
         n = asyncio.run(library_admin.export_csv(args.file))
         print(f"wrote {n} segments to {args.file}")
@@ -333,8 +330,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """A local chat page in the browser, on the bot's real code (no Telegram needed)."""
+    from bot.config import BotSettings
     from bot.sandbox.web import run_sandbox
+    from storage.owner import DataDirInUse, DataDirLock
 
+    owner = DataDirLock(BotSettings.from_env().engine.data_dir)
+    try:
+        owner.acquire()  # the sandbox's bot and a `choreo bot` on one data dir would steal each other's jobs
+    except DataDirInUse as exc:
+        raise SystemExit(f"choreo sandbox: {exc}") from None
     run_sandbox(port=args.port, host=args.host)
     return 0
 
@@ -375,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, forget, export")
+    p = sub.add_parser("library", help="the dance library: add, demo, stats, remove, export")
     lib = p.add_subparsers(dest="action", required=True)
     q = lib.add_parser("add", help="add dance videos (with their music): files, folders (recursive) or links")
     q.add_argument("videos", nargs="+", help="video files, folders, or links (playlists and channels expand)")
@@ -387,9 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--workers", type=int, default=2)
     q = lib.add_parser("stats", help="what the library holds")
     q.add_argument("--json", action="store_true")
-    q = lib.add_parser("remove", help="remove a clip (id, name or hash)")
-    q.add_argument("clip")
-    q = lib.add_parser("forget", help="stop offering a clip (id or name); sessions that picked it still render")
+    q = lib.add_parser("remove", help="remove a clip (id, name or hash): no longer offered; sessions that picked it still render it")
     q.add_argument("clip")
     q = lib.add_parser("export", help="one CSV row per library segment, one column per feature (and its credits)")
     q.add_argument("file")

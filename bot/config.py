@@ -35,6 +35,10 @@ class BotSettings:
     keep_rows_days: float | None = 90.0  # rows of long-finished sessions; None: kept for ever
     sweep_minutes: float = 15.0
     admin_ids: frozenset[int] = frozenset()  # who may /learn, /library, /forget (CHOREO_ADMIN_IDS)
+    job_attempts: int = 5  # a job that failed (or whose process died) this often is given up
+    job_deadline_seconds: float = 900.0  # a job running longer is abandoned (its engine worker replaced)
+    max_open_songs: int = 2  # per person, across chats (0: no limit)
+    max_open_songs_per_group: int = 5  # per group chat (0: no limit)
 
     @property
     def max_song_seconds(self) -> float:
@@ -59,6 +63,10 @@ class BotSettings:
             keep_rows_days=_float("CHOREO_KEEP_ROWS_DAYS", 90.0) or None,
             sweep_minutes=max(0.1, _float("CHOREO_SWEEP_MINUTES", 15.0)),
             admin_ids=admin_ids(os.environ.get("CHOREO_ADMIN_IDS", "")),
+            job_attempts=max(1, _int("CHOREO_JOB_ATTEMPTS", 5)),
+            job_deadline_seconds=float(os.environ.get("CHOREO_JOB_DEADLINE_SECONDS", "").strip() or 900),
+            max_open_songs=max(0, _int("CHOREO_MAX_OPEN_SONGS", 2)),
+            max_open_songs_per_group=max(0, _int("CHOREO_MAX_OPEN_SONGS_PER_GROUP", 5)),
         )
 
 

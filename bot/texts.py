@@ -125,6 +125,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "section.bridge": "Bridge",
         "section.outro": "Outro",
         "error.unsupported_format": "I can't open this kind of file. Send a song (mp3, m4a, ogg, flac, wav) or a video with sound.",
+        "gave_up": "😕 I tried {attempts} times and could not finish «{song}». Please send it again later.",
+        "too_many_songs": "You already have {limit} songs in the works. Let one finish (or /cancel it) first.",
+        "too_many_songs_group": "This chat already has {limit} songs in the works. Let one finish first.",
+        "cancel_too_late": "Too late to cancel: the dance is on its way.",
+        "delivering": "🎬 Your dance for «{song}» is on its way…",
     },
     "ko": {
         "help": (
@@ -242,6 +247,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "section.bridge": "브리지",
         "section.outro": "아웃트로",
         "error.unsupported_format": "이런 종류의 파일은 열 수 없어요. 노래(mp3, m4a, ogg, flac, wav)나 소리가 있는 동영상을 보내 주세요.",
+        "gave_up": "😕 {attempts}번 시도했지만 «{song}»을(를) 끝내지 못했어요. 나중에 다시 보내 주세요.",
+        "too_many_songs": "이미 노래 {limit}곡을 작업 중이에요. 하나가 끝난 뒤에 (또는 /cancel 후에) 보내 주세요.",
+        "too_many_songs_group": "이 채팅에서 이미 노래 {limit}곡을 작업 중이에요. 하나가 끝난 뒤에 보내 주세요.",
+        "cancel_too_late": "취소하기엔 늦었어요: 춤을 보내고 있어요.",
+        "delivering": "🎬 «{song}»에 맞춘 춤을 보내고 있어요…",
     },
 }
 

@@ -67,7 +67,19 @@ def _context(analysis: dict, descriptors: np.ndarray, settings: Settings):
 
 
 def _rows(loaded, segment_ids: list[int]) -> list[int]:
-    return [loaded.library.position(s) for s in segment_ids]
+    """Library rows of the picks so far; a pick whose clip was removed since is left out (it still
+    renders, but is no longer planned with: no transition from it, no repetition penalty)."""
+    return [loaded.library.position(s) for s in segment_ids if loaded.library.has(s)]
+
+
+def _row(loaded, segment_id: int) -> int | None:
+    """The library row of a pick, if it is still planned with (its clip not removed)."""
+    return loaded.library.position(segment_id) if loaded.library.has(segment_id) else None
+
+
+def _previous(loaded, segment_ids: list[int]) -> int | None:
+    """The row of the last pick (its end pose leads into the next part), if it is still planned with."""
+    return _row(loaded, segment_ids[-1]) if segment_ids else None
 
 
 def _offered(loaded, song, idx: int, options, song_path: str, out_path: str, timings: dict[str, float]) -> dict:
@@ -96,7 +108,7 @@ def offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: list[in
     t0 = time.perf_counter()
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)
-    options = loaded.planner.candidates(ctx, idx, history[-1] if history else None, history=history)
+    options = loaded.planner.candidates(ctx, idx, _previous(loaded, picked_ids), history=history)
     return _offered(loaded, song, idx, options, song_path, out_path, {"planning": time.perf_counter() - t0})
 
 
@@ -130,11 +142,11 @@ def change_offer(analysis: dict, descriptors: np.ndarray, idx: int, picked_ids: 
     ranked on both neighbours, and their preview video."""
     t0 = time.perf_counter()
     loaded, song, ctx = _context(analysis, descriptors, settings)
-    rows = _rows(loaded, picked_ids)
     # the picks before this part, in order: the planner reads the repetition window and the
     # motif (the move of the part this one repeats) from them
-    options = loaded.planner.candidates(ctx, idx, rows[idx - 1] if idx > 0 else None, history=rows[:idx],
-                                        next_pick=rows[idx + 1] if idx + 1 < len(rows) else None)
+    options = loaded.planner.candidates(ctx, idx, _previous(loaded, picked_ids[:idx]),
+                                        history=_rows(loaded, picked_ids[:idx]),
+                                        next_pick=_row(loaded, picked_ids[idx + 1]) if idx + 1 < len(picked_ids) else None)
     return _offered(loaded, song, idx, options, song_path, out_path, {"planning": time.perf_counter() - t0})
 
 
@@ -147,7 +159,7 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
     """
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)
-    path = loaded.planner.auto_path(ctx, start, history[-1] if history else None, history)
+    path = loaded.planner.auto_path(ctx, start, _previous(loaded, picked_ids), history)
     ranks = {c["library_segment_id"]: c["rank"] for c in offered}
     out = []
     for i, row in enumerate(path):
@@ -184,9 +196,9 @@ def _progress_writer(progress_path: str | None):
 
 
 def _chosen(analysis: dict, picked_ids: list[int], settings: Settings):
+    """The song and its picked library segments (a clip removed since included: it still renders)."""
     loaded = choreography.loaded_library(settings)
-    return audio.SongAnalysis.from_dict(analysis), [loaded.library.segments[loaded.library.position(s)]
-                                                    for s in picked_ids]
+    return audio.SongAnalysis.from_dict(analysis), choreography.segments_by_id(loaded, picked_ids, settings)
 
 
 def practice_video(analysis: dict, picked_ids: list[int], song_path: str, out_path: str, mode: str, speed: float,

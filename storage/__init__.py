@@ -3,8 +3,9 @@
 ``db`` (the connection), ``migrations``, ``rows`` (typed rows and statuses), ``sessions``
 (sessions with their segments, candidates, picks, buttons and results), ``jobs``, ``votes``
 (chat pick modes, votes, deadlines), ``versions`` (every rendered version of a dance, changing a
-part afterwards), ``files`` (Telegram file ids by content hash) and
-``clips`` (the dance library's clips and segments). SQL and files only: nothing is computed here.
+part afterwards), ``files`` (Telegram file ids by content hash), ``clips`` (the dance library's
+clips and segments), ``inbox`` (updates recorded before they are acknowledged) and ``owner`` (the
+data directory's lock file). SQL and files only: nothing is computed here.
 
 Rows hold metadata and small vectors; large arrays (poses) live in ``.npz`` files named by
 content hash beside the database (``poses/``), and videos in ``videos/``.

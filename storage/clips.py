@@ -1,6 +1,8 @@
 """The dance library's clips and segments as stored: rows, pose files and videos.
 
-Add (all-or-nothing), remove, stats, load for planning, export, and the reads and writes the
+Add (all-or-nothing), remove (soft: a removed clip's rows and files stay, so segment ids are never
+reused and open sessions still render the dancer they were offered), stats, load for planning,
+export, and the reads and writes the
 re-description of stored descriptors needs. Nothing is computed here: descriptors come described
 (``bot.admin.library``) and motion levels are mapped by the function the caller passes (a
 clip and the levels it changes are written in one transaction).
@@ -28,6 +30,9 @@ from .rows import MusicRange, StoredClip
 
 POSES_DIR = "poses"
 VIDEOS_DIR = "videos"
+
+_ACTIVE = "clip_id IN (SELECT id FROM clips WHERE removed_at IS NULL)"  # segments of clips not removed
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 # Every library segment's motion sizes (one value per beat) -> their motion levels, in order.
 Leveller = Callable[[list[np.ndarray]], list[list[int]]]
@@ -70,7 +75,7 @@ class ClipRepo:
         return self.data_dir / relative
 
     async def has_clip(self, source_sha256: str) -> bool:
-        return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ?", (source_sha256,)) is not None
+        return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ? AND removed_at IS NULL", (source_sha256,)) is not None
 
     async def has_origin(self, origin_sha256: str) -> bool:
         """Whether clips were already cut from this source file (a folder run resumes past it)."""
@@ -79,7 +84,7 @@ class ClipRepo:
         return row is not None
 
     async def clip_names(self, kind: str) -> set[str]:
-        rows = await self.db.fetchall("SELECT name FROM clips WHERE kind = ?", (kind,))
+        rows = await self.db.fetchall("SELECT name FROM clips WHERE kind = ? AND removed_at IS NULL", (kind,))
         return {r["name"] for r in rows}
 
     async def version(self) -> int:
@@ -90,7 +95,8 @@ class ClipRepo:
         """Clips whose descriptors were made another way than ``descriptor_tag`` (and that were not
         found undescribable for it: ``unavailable_tag``)."""
         rows = await self.db.fetchall(
-            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag NOT IN (?, ?) ORDER BY id",
+            "SELECT id, name, video_file, descriptor_tag FROM clips WHERE descriptor_tag NOT IN (?, ?) AND removed_at IS NULL "
+            "ORDER BY id",
             (descriptor_tag, unavailable_tag))
         return [StoredClip(r["id"], r["name"], str(self.absolute(r["video_file"])), r["descriptor_tag"]) for r in rows]
 
@@ -168,33 +174,25 @@ class ClipRepo:
             await self._drop_unreferenced(poses_path)
             raise
 
-    async def remove_clip(self, clip: int | str, levels: Leveller) -> bool:
-        """Remove a clip by id, name or source hash, and map the motion levels again by ``levels``;
-        its files go when nothing else uses them."""
+    async def remove_clip(self, clip: int | str, levels: Leveller | None = None) -> str | None:
+        """Remove a clip by id, name or source hash (``choreo library remove``, /forget); its name,
+        or None when there is none. With ``levels``, the other clips' motion levels are mapped again.
+
+        A soft delete: sessions keep their segments' ids and render the dancer they were offered,
+        so the rows and files stay (never planned again, ids never reused); its source may be added anew.
+        """
         row = await self.db.fetchone(
-            "SELECT id, video_file, poses_file FROM clips WHERE id = ? OR name = ? OR source_sha256 = ?",
+            "SELECT id, name FROM clips WHERE (id = ? OR name = ? OR source_sha256 = ?) AND removed_at IS NULL",
             (int(clip) if str(clip).isdigit() else -1, str(clip), str(clip)),
         )
         if row is None:
-            return False
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM clips WHERE id = ?", (row["id"],))
-            await self._store_levels(conn, levels)
-        await self._drop_unreferenced(self.absolute(row["poses_file"]))
-        await self._drop_unreferenced(self.absolute(row["video_file"]))
-        return True
-
-    async def forget_clip(self, clip: int | str) -> str | None:
-        """Stop offering a clip (by id or name): a soft delete, so sessions that picked it still
-        render it and its segment ids stay taken. The clip's name, or None when there is none."""
-        row = await self.db.fetchone(
-            "SELECT id, name FROM clips WHERE (id = ? OR name = ?) AND forgotten_at IS NULL",
-            (int(clip) if str(clip).isdigit() else -1, str(clip)))
-        if row is None:
             return None
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE clips SET forgotten_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                               (row["id"],))
+            await conn.execute(
+                f"""UPDATE clips SET removed_at = {_NOW}, source_sha256 = source_sha256 || ':removed:' || id
+                    WHERE id = ?""", (row["id"],))
+            if levels is not None:
+                await self._store_levels(conn, levels)
             await self._bump_version(conn)
         return row["name"]
 
@@ -237,7 +235,7 @@ class ClipRepo:
     async def _store_levels(self, conn, levels: Leveller) -> None:
         """Every segment's motion levels as ``levels`` maps the library's motion sizes (levels are
         relative to the whole library, so each added or removed clip changes them all)."""
-        async with conn.execute("SELECT id, motion_size FROM library_segments") as cur:
+        async with conn.execute(f"SELECT id, motion_size FROM library_segments WHERE {_ACTIVE}") as cur:
             rows = await cur.fetchall()
         sizes = [np.array(json.loads(r["motion_size"])) for r in rows]
         await conn.executemany(
@@ -266,17 +264,28 @@ class ClipRepo:
         return [r["style"] for r in rows], np.stack([_unblob(r["descriptor"]) for r in rows])
 
     async def count_segments(self) -> int:
-        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM library_segments")
+        row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM library_segments WHERE {_ACTIVE}")
         return int(row["n"])
 
     async def load(self, descriptor_tag: str) -> Library:
         """The segments whose clips are described by ``descriptor_tag``, ready for planning."""
-        rows = await self.db.fetchall(
+        return self._library(await self.db.fetchall(
             """SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height,
-                      c.source, c.performer, c.licence, c.source_date, c.forgotten_at
+                      c.source, c.performer, c.licence, c.source_date
                FROM library_segments s JOIN clips c ON c.id = s.clip_id
-               WHERE c.descriptor_tag = ? ORDER BY s.clip_id, s.idx""", (descriptor_tag,)
-        )
+               WHERE c.descriptor_tag = ? AND c.removed_at IS NULL ORDER BY s.clip_id, s.idx""", (descriptor_tag,)
+        ))
+
+    async def load_segments(self, segment_ids: list[int]) -> Library:
+        """Exactly these segments, removed clips' too (a session renders what it was offered)."""
+        marks = ", ".join("?" * len(segment_ids))
+        return self._library(await self.db.fetchall(
+            f"""SELECT s.*, c.name AS clip_name, c.video_file, c.poses_file, c.fps, c.style, c.width, c.height,
+                       c.source, c.performer, c.licence, c.source_date
+                FROM library_segments s JOIN clips c ON c.id = s.clip_id WHERE s.id IN ({marks})""",
+            tuple(segment_ids)))
+
+    def _library(self, rows: list) -> Library:
         segments = [
             LibrarySegment(
                 id=r["id"], clip_id=r["clip_id"], clip_name=r["clip_name"], index=r["idx"], start=r["start"],
@@ -286,7 +295,6 @@ class ClipRepo:
                 video_path=str(self.absolute(r["video_file"])), poses_path=str(self.absolute(r["poses_file"])),
                 fps=r["fps"], aspect=r["width"] / r["height"], style=r["style"],
                 source=r["source"], performer=r["performer"], licence=r["licence"], source_date=r["source_date"],
-                forgotten=r["forgotten_at"] is not None,
             )
             for r in rows
         ]
@@ -307,7 +315,7 @@ class ClipRepo:
                       c.detection_rate, c.descriptor_tag, c.source, c.performer, c.licence, c.source_date,
                       COUNT(s.id) AS segments
                FROM clips c LEFT JOIN library_segments s ON s.clip_id = c.id
-               WHERE c.forgotten_at IS NULL GROUP BY c.id ORDER BY c.id"""
+               WHERE c.removed_at IS NULL GROUP BY c.id ORDER BY c.id"""
         )
         by_source: dict[str, int] = {}
         by_style: dict[str, int] = {}
@@ -345,7 +353,7 @@ class ClipRepo:
             """SELECT s.*, c.name AS clip_name, c.style, c.style_guessed, c.source, c.performer, c.licence,
                       c.source_date
                FROM library_segments s JOIN clips c ON c.id = s.clip_id
-               WHERE c.forgotten_at IS NULL ORDER BY s.clip_id, s.idx"""
+               WHERE c.removed_at IS NULL ORDER BY s.clip_id, s.idx"""
         )
         out = []
         for r in rows:

@@ -7,9 +7,14 @@ import contextlib
 from pathlib import Path
 from typing import AsyncIterator
 
+import sqlite3
+
 import aiosqlite
 
 from .migrations import MIGRATIONS
+
+# What SQLite raises when the database is locked or busy, or the disk is full: it may pass
+PassingDatabaseError = sqlite3.OperationalError
 
 
 class Database:

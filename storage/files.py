@@ -18,6 +18,11 @@ class FileCacheRepo:
             await conn.execute("INSERT OR REPLACE INTO file_cache (sha256, file_id, kind) VALUES (?, ?, ?)",
                                (sha256, file_id, kind))
 
+    async def forget(self, sha256: str) -> None:
+        """Telegram no longer accepts the cached id: the next send uploads the file again."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM file_cache WHERE sha256 = ?", (sha256,))
+
     async def forget_file_ids(self, glob: str, max_length: int = 40) -> int:
         """Drop cached file ids matching ``glob`` (SQLite GLOB) that are shorter than ``max_length``."""
         async with self.db.transaction() as conn:

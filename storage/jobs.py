@@ -1,4 +1,5 @@
-"""The job queue: engine work for sessions (analyse, offer a part, render), claimed in order.
+"""The job queue: engine work for sessions (analyse, offer a part, the auto path, render),
+claimed by priority, then in order.
 
 A job's row is written in the same transaction as the session change that asks for it
 (:func:`insert_job`), so a crash never leaves a session waiting for a job nobody queued.
@@ -33,20 +34,32 @@ class JobRepo:
             return await insert_job(conn, session_id, kind, idx, payload)
 
     async def claim(self) -> Job | None:
-        """The oldest queued job, marked running (atomically)."""
+        """The next queued job, marked running (atomically), with its attempts counted.
+
+        What a person waits for goes first: a chosen part's next preview, the auto path and
+        renders before new songs' analyses; in order of queueing within each.
+        """
         async with self.db.transaction() as conn:
-            cur = await conn.execute("SELECT * FROM jobs WHERE status = ? ORDER BY id LIMIT 1", (JobStatus.QUEUED,))
+            cur = await conn.execute(
+                "SELECT * FROM jobs WHERE status = ? ORDER BY CASE kind WHEN ? THEN 1 ELSE 0 END, id LIMIT 1",
+                (JobStatus.QUEUED, JobKind.ANALYSE))
             row = await cur.fetchone()
             if row is None:
                 return None
             await conn.execute(
                 f"UPDATE jobs SET status = ?, attempts = attempts + 1, started_at = {NOW} WHERE id = ?",
                 (JobStatus.RUNNING, row["id"]))
-            return Job.of(row)
+            return Job.of({**dict(row), "attempts": row["attempts"] + 1, "status": JobStatus.RUNNING})
 
     async def finish(self, job_id: int, status: JobStatus = JobStatus.DONE) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(f"UPDATE jobs SET status = ?, finished_at = {NOW} WHERE id = ?", (status, job_id))
+
+    async def retry(self, job_id: int) -> None:
+        """Queue a job that met a passing failure again (its attempts stay counted)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE jobs SET status = ? WHERE id = ? AND status = ?",
+                               (JobStatus.QUEUED, job_id, JobStatus.RUNNING))
 
     async def requeue_unfinished(self) -> int:
         """At start: jobs that were running when the process died run again."""

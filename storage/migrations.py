@@ -199,8 +199,7 @@ MIGRATIONS: list[str] = [
     """,
     # 6: the dance library's sources and styles: where each clip came from (URL or file name, the
     # source file's hash, the stretch of it kept), who made it, under what licence and when; its
-    # style and whether that style is a guess; and a soft delete (a forgotten clip is no longer
-    # offered, but sessions that picked it still render it)
+    # style and whether that style is a guess (a removed or forgotten clip: `removed_at`, number 8)
     """
     ALTER TABLE clips ADD COLUMN source TEXT;
     ALTER TABLE clips ADD COLUMN origin_sha256 TEXT;
@@ -210,7 +209,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE clips ADD COLUMN licence TEXT;
     ALTER TABLE clips ADD COLUMN source_date TEXT;
     ALTER TABLE clips ADD COLUMN style_guessed INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE clips ADD COLUMN forgotten_at TEXT;
     CREATE INDEX clips_origin ON clips (origin_sha256)
+    """,
+    # 7: the update inbox: every update Telegram hands over is written here before the next
+    # getUpdates acknowledges it, and marked done once handled, so a killed bot replays the rest
+    """
+    CREATE TABLE updates (
+        update_id           INTEGER PRIMARY KEY,
+        body                TEXT NOT NULL,             -- the Update as JSON
+        received_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        done_at             TEXT
+    );
+    CREATE INDEX updates_pending ON updates (done_at, update_id)
+    """,
+    # 8: clips are removed softly (`choreo library remove`, /forget): their segment ids are never
+    # reused, and open sessions keep rendering the dancer they were offered
+    """
+    ALTER TABLE clips ADD COLUMN removed_at TEXT
+    """,
+    # 9: the message a dance is delivered into (sent first, then edited into the video, so a bot
+    # killed mid-delivery edits the same message again instead of sending a second dance)
+    """
+    ALTER TABLE sessions ADD COLUMN delivery_message_id INTEGER
     """,
 ]

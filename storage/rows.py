@@ -18,12 +18,16 @@ class SessionStatus(StrEnum):
     ANALYSING = "analysing"
     CHOOSING = "choosing"
     RENDERING = "rendering"
+    DELIVERING = "delivering"  # the dance is being sent: too late to cancel
     DONE = "done"
     CANCELLED = "cancelled"
     FAILED = "failed"
 
 
-OPEN_STATUSES = (SessionStatus.QUEUED, SessionStatus.ANALYSING, SessionStatus.CHOOSING, SessionStatus.RENDERING)
+OPEN_STATUSES = (SessionStatus.QUEUED, SessionStatus.ANALYSING, SessionStatus.CHOOSING, SessionStatus.RENDERING,
+                 SessionStatus.DELIVERING)
+# a cancel and a delivery never both happen: once the dance is being sent, it is too late
+CANCELLABLE_STATUSES = OPEN_STATUSES[:-1]
 FINISHED_STATUSES = (SessionStatus.DONE, SessionStatus.CANCELLED, SessionStatus.FAILED)
 
 
@@ -48,6 +52,7 @@ class JobKind(StrEnum):
     RENDER = "render"
     PRACTICE = "practice"  # a practice video of a finished dance
     EXPORT = "export"  # a finished dance's poses as files
+    AUTO = "auto"  # choose the rest automatically (a tap on Auto), payload: user and pressed message
 
 
 class PickMode(StrEnum):
@@ -127,6 +132,7 @@ class Session:
     current_segment: int = 0
     render_mode: str = "clips"
     result_message_id: int | None = None
+    delivery_message_id: int | None = None  # the placeholder the dance being delivered goes into
     error: str | None = None
     created_at: str = ""
     updated_at: str = ""

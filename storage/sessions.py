@@ -16,10 +16,19 @@ import numpy as np
 
 from .db import Database
 from .jobs import NOW, insert_job
-from .rows import (FINISHED_STATUSES, OPEN_STATUSES, Button, ButtonAction, Candidate, JobKind, JobStatus, PickSource,
-                   Result, SegmentStatus, Session, SessionSegment, SessionStatus, SharedDance)
+from .rows import (FINISHED_STATUSES, OPEN_STATUSES, Button, ButtonAction, Candidate, Delivery, JobKind, JobStatus,
+                   PickMode, PickSource, Result, SegmentStatus, Session, SessionSegment, SessionStatus, SharedDance)
 
 _OPEN = ", ".join("?" * len(OPEN_STATUSES))
+
+
+class OpenSongsLimit(Exception):
+    """The owner (``scope`` "owner") or the group ("chat") has ``limit`` open songs already."""
+
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(f"{scope} has {limit} open songs")
+        self.scope = scope
+        self.limit = limit
 
 
 def new_token() -> str:
@@ -37,18 +46,43 @@ class SessionRepo:
     # ------------------------------------------------------------------ sessions
     async def create(self, *, chat_id: int, chat_type: str, owner_id: int, owner_name: str, language: str,
                      song_name: str, song_file_id: str, song_unique_id: str | None, song_duration: float | None,
-                     source_message_id: int | None) -> tuple[str, int]:
-        """A new session with its analysis job queued; returns (session id, job id)."""
+                     source_message_id: int | None, mode: PickMode = PickMode.OWNER,
+                     delivery: Delivery = Delivery.CHOOSE, update_id: int | None = None,
+                     max_open_per_owner: int = 0, max_open_per_chat: int = 0) -> tuple[str, int] | None:
+        """A new session with its analysis job queued, in one transaction; returns (session id, job id).
+
+        ``update_id`` (the Telegram update asking for it) is marked handled in the same
+        transaction, so a replayed update finds it handled and makes no second session (None).
+        Raises :class:`OpenSongsLimit` when the owner (or, outside private chats, the chat)
+        already has as many open sessions as allowed (0: no limit).
+        """
         session_id = new_token()[:10]
         async with self.db.transaction() as conn:
+            if update_id is not None:
+                cur = await conn.execute("SELECT done_at FROM updates WHERE update_id = ?", (update_id,))
+                row = await cur.fetchone()
+                if row is not None and row["done_at"] is not None:
+                    return None
+            limits = [("owner_id", owner_id, max_open_per_owner)]
+            if chat_type != "private":
+                limits.append(("chat_id", chat_id, max_open_per_chat))
+            for column, value, limit in limits:
+                if limit:
+                    cur = await conn.execute(
+                        f"SELECT COUNT(*) AS n FROM sessions WHERE {column} = ? AND status IN ({_OPEN})",
+                        (value, *OPEN_STATUSES))
+                    if (await cur.fetchone())["n"] >= limit:
+                        raise OpenSongsLimit("owner" if column == "owner_id" else "chat", limit)
             await conn.execute(
-                """INSERT INTO sessions (id, chat_id, chat_type, owner_id, owner_name, language, status, song_name,
-                                         song_file_id, song_unique_id, song_duration, source_message_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (session_id, chat_id, chat_type, owner_id, owner_name, language, SessionStatus.QUEUED, song_name,
-                 song_file_id, song_unique_id, song_duration, source_message_id),
+                """INSERT INTO sessions (id, chat_id, chat_type, owner_id, owner_name, language, mode, delivery, status,
+                                         song_name, song_file_id, song_unique_id, song_duration, source_message_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (session_id, chat_id, chat_type, owner_id, owner_name, language, mode, delivery, SessionStatus.QUEUED,
+                 song_name, song_file_id, song_unique_id, song_duration, source_message_id),
             )
             job_id = await insert_job(conn, session_id, JobKind.ANALYSE)
+            if update_id is not None:
+                await conn.execute(f"UPDATE updates SET done_at = {NOW} WHERE update_id = ?", (update_id,))
         return session_id, job_id
 
     async def get(self, session_id: str) -> Session | None:
@@ -83,18 +117,22 @@ class SessionRepo:
             await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     async def store_analysis(self, session_id: str, analysis: dict, descriptors: np.ndarray, song_path: str,
-                             descriptor_tag: str) -> None:
-        """The song's analysis: the session moves on to choosing, its segments wait to be offered."""
+                             descriptor_tag: str) -> bool:
+        """The song's analysis: the session moves on to choosing, its segments wait to be offered.
+        False (nothing written) when the session is no longer being analysed (cancelled meanwhile)."""
         n = len(analysis["segments"])
         async with self.db.transaction() as conn:
-            await conn.execute(
+            cur = await conn.execute(
                 """UPDATE sessions SET analysis = ?, descriptors = ?, descriptor_tag = ?, n_segments = ?,
-                   song_path = ?, status = ?, current_segment = 0 WHERE id = ?""",
+                   song_path = ?, status = ?, current_segment = 0 WHERE id = ? AND status = ?""",
                 (json.dumps(analysis), _descriptor_blob(descriptors), descriptor_tag, n, song_path,
-                 SessionStatus.CHOOSING, session_id),
+                 SessionStatus.CHOOSING, session_id, SessionStatus.ANALYSING),
             )
+            if cur.rowcount == 0:
+                return False
             await conn.executemany("INSERT OR IGNORE INTO session_segments (session_id, idx) VALUES (?, ?)",
                                    [(session_id, i) for i in range(n)])
+            return True
 
     async def store_descriptors(self, session_id: str, descriptors: np.ndarray, descriptor_tag: str) -> None:
         async with self.db.transaction() as conn:
@@ -178,13 +216,39 @@ class SessionRepo:
         row = await self.db.fetchone("SELECT * FROM buttons WHERE token = ?", (token,))
         return Button.of(row) if row else None
 
-    async def offer(self, session_id: str, idx: int, preview_message_id: int) -> None:
+    async def offer(self, session_id: str, idx: int, vote_deadline: float | None = None) -> bool:
+        """The part is offered (with its vote deadline, if voted), in one transaction, just before
+        its preview is sent: a tap on the preview's buttons may come before the send is answered.
+        Again for a part offered whose preview was never recorded (a kill mid-send; its first
+        deadline stays). False when the session stopped choosing or the part is past that."""
         async with self.db.transaction() as conn:
-            await conn.execute(
-                """UPDATE session_segments SET status = ?, preview_message_id = ?
-                   WHERE session_id = ? AND idx = ? AND status = ?""",
-                (SegmentStatus.OFFERED, preview_message_id, session_id, idx, SegmentStatus.PENDING))
+            cur = await conn.execute(
+                """UPDATE session_segments SET status = ?, vote_deadline = COALESCE(vote_deadline, ?)
+                   WHERE session_id = ? AND idx = ?
+                   AND (status = ? OR (status = ? AND preview_message_id IS NULL))
+                   AND (SELECT status FROM sessions WHERE id = ?) = ?""",
+                (SegmentStatus.OFFERED, vote_deadline, session_id, idx, SegmentStatus.PENDING, SegmentStatus.OFFERED,
+                 session_id, SessionStatus.CHOOSING))
+            if cur.rowcount == 0:
+                return False
             await conn.execute("UPDATE sessions SET current_segment = ? WHERE id = ?", (idx, session_id))
+            return True
+
+    async def preview_sent(self, session_id: str, idx: int, preview_message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE session_segments SET preview_message_id = ? WHERE session_id = ? AND idx = ?",
+                               (preview_message_id, session_id, idx))
+
+    async def start_render(self, session_id: str, mode: str) -> bool:
+        """A finished session renders (or re-sends) another mode: status and job in one transaction;
+        False when it is not finished (a render is already under way)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(f"UPDATE sessions SET status = ?, updated_at = {NOW} WHERE id = ? AND status = ?",
+                                     (SessionStatus.RENDERING, session_id, SessionStatus.DONE))
+            if cur.rowcount == 0:
+                return False
+            await insert_job(conn, session_id, JobKind.RENDER, payload={"mode": mode})
+            return True
 
     # ------------------------------------------------------------------ picks
     async def record_picks(self, session_id: str, picks: list[tuple[int, int, int]], user_id: int | None,
@@ -192,14 +256,16 @@ class SessionRepo:
         """Record (idx, rank, library segment id) picks in one transaction, with the next job.
 
         Only segments not yet picked are written; returns False (and writes nothing) when the
-        first of them was already picked - a double tap or a stale button.
+        first of them was already picked - a double tap or a stale button - or the session is no
+        longer choosing (cancelled).
         """
         async with self.db.transaction() as conn:
             first = picks[0][0]
             cur = await conn.execute(
-                "SELECT status FROM session_segments WHERE session_id = ? AND idx = ?", (session_id, first))
+                """SELECT g.status, s.status AS session_status FROM session_segments g JOIN sessions s ON s.id = g.session_id
+                   WHERE g.session_id = ? AND g.idx = ?""", (session_id, first))
             row = await cur.fetchone()
-            if row is None or row["status"] == SegmentStatus.PICKED:
+            if row is None or row["status"] == SegmentStatus.PICKED or row["session_status"] != SessionStatus.CHOOSING:
                 return False
             for idx, rank, segment_id in picks:
                 await conn.execute(

@@ -59,12 +59,17 @@ class StoredLibrary:
         """Store an ingested clip (None when it is already there); every level is mapped again."""
         return await self.clips.add_clip(clip, kind, features.descriptor_tag(descriptor), library_motion_levels)
 
-    async def remove_clip(self, clip: int | str) -> bool:
+    async def remove_clip(self, clip: int | str) -> str | None:
+        """Stop offering a clip (a soft delete: sessions that picked it still render it); its name."""
         return await self.clips.remove_clip(clip, library_motion_levels)
 
     async def load(self, descriptor: str = "default") -> engine_library.Library:
         """The segments described by ``descriptor`` (as it is now), ready for planning."""
         return await self.clips.load(features.descriptor_tag(descriptor))
+
+    async def load_segments(self, segment_ids: list[int]) -> engine_library.Library:
+        """Exactly these segments, removed clips' too (for rendering what a session was offered)."""
+        return await self.clips.load_segments(segment_ids)
 
     async def refresh_descriptors(self, descriptor: str = "default") -> int:
         """Describe again the clips whose stored descriptors were made another way.
@@ -113,15 +118,6 @@ async def add_videos(paths: Iterable[str | os.PathLike], settings: Settings | No
     return await add_sources(paths, settings, show_progress=show_progress, report=report)
 
 
-async def forget_clip(clip: str, settings: Settings | None = None) -> str | None:
-    """Stop offering a clip (soft delete; see ``ClipRepo.forget_clip``); its name, or None."""
-    db, repo = await open_library(settings)
-    try:
-        return await repo.clips.forget_clip(clip)
-    finally:
-        await db.close()
-
-
 async def library_stats(settings: Settings | None = None) -> dict:
     """The library's figures; ``stale_clips`` are the clips left out because they cannot be
     described by the current descriptor (stored without sound by an early version)."""
@@ -137,7 +133,8 @@ async def library_stats(settings: Settings | None = None) -> dict:
         await db.close()
 
 
-async def remove_clip(clip: str, settings: Settings | None = None) -> bool:
+async def remove_clip(clip: str, settings: Settings | None = None) -> str | None:
+    """Remove a clip (id, name or source hash; see ``ClipRepo.remove_clip``); its name, or None."""
     db, repo = await open_library(settings)
     try:
         return await repo.remove_clip(clip)

@@ -11,4 +11,4 @@ from .common import lang_of, service_of
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await service_of(context).press_button(query.data or "", update.effective_chat.id, update.effective_user.id,
-                                           lang_of(update), query)
+                                           lang_of(update), query, update_id=update.update_id)

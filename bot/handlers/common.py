@@ -75,4 +75,4 @@ async def accept_song(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
             t(lang, "too_long", minutes=duration / 60, max_minutes=service.settings.max_song_seconds / 60))
         return
     await service.new_song(message, media.file_id, media.file_unique_id, name, duration, lang,
-                           update.effective_user.id, display_name(update.effective_user))
+                           update.effective_user.id, display_name(update.effective_user), update_id=update.update_id)

@@ -11,7 +11,7 @@ import time
 from telegram import CallbackQuery
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from storage.rows import (OPEN_STATUSES, Button, ButtonAction, JobKind, PickSource, SegmentStatus, Session,
+from storage.rows import (CANCELLABLE_STATUSES, Button, ButtonAction, JobKind, PickSource, SegmentStatus, Session,
                           SessionStatus)
 
 from .. import stopwatch, worker
@@ -49,8 +49,9 @@ class Choosing:
                 log.debug("collapse skipped: %s", exc)
 
     async def pick(self, session: Session, idx: int, rank: int, user_id: int | None,
-                   source: PickSource = PickSource.USER, pressed_message_id: int | None = None) -> bool:
-        """Record a pick for the offered segment and queue what comes next; False if stale."""
+                   source: PickSource = PickSource.USER) -> bool:
+        """Record a pick for the offered segment and queue what comes next; False if stale.
+        The caller shows it (:meth:`collapse`), after answering the tap."""
         candidates = await self.rt.sessions.candidates(session.id, idx)
         chosen = next((c for c in candidates if c.rank == rank), None)
         if chosen is None:
@@ -60,7 +61,6 @@ class Choosing:
             session.id, [(idx, rank, chosen.library_segment_id)], user_id, source,
             next_job=(JobKind.RENDER, None) if last else (JobKind.OFFER, idx + 1))
         if ok:
-            await self.collapse(session, idx, rank, pressed_message_id=pressed_message_id)
             self.rt.wake.set()
         return ok
 
@@ -78,13 +78,19 @@ class Choosing:
                                        rt.settings.engine)
         ok = await rt.sessions.record_picks(session.id, rest, user_id, PickSource.AUTO, next_job=(JobKind.RENDER, None))
         if ok:
-            await self.collapse(session, idx, rest[0][1] or 0, auto=True, pressed_message_id=pressed_message_id)
             rt.wake.set()
+            await self.collapse(session, idx, rest[0][1] or 0, auto=True, pressed_message_id=pressed_message_id)
         return ok
 
     async def cancel(self, session: Session) -> bool:
+        """False when the session is no longer cancellable (finished, or its dance is being sent).
+        Cancelling a switch to the other mode leaves the delivered dance as it was (done)."""
         rt = self.rt
-        if not await rt.sessions.set_status(session.id, SessionStatus.CANCELLED, only_if=OPEN_STATUSES):
+        if session.finished_at is not None:
+            cancelled = await rt.sessions.set_status(session.id, SessionStatus.DONE, only_if=(SessionStatus.RENDERING,))
+        else:
+            cancelled = await rt.sessions.set_status(session.id, SessionStatus.CANCELLED, only_if=CANCELLABLE_STATUSES)
+        if not cancelled:
             return False
         seg_row = await rt.sessions.segment(session.id, session.current_segment or 0)
         if seg_row and seg_row.preview_message_id and seg_row.status == SegmentStatus.OFFERED:
@@ -98,9 +104,8 @@ class Choosing:
 
     async def switch_mode(self, session: Session, mode: str) -> bool:
         """Render (or re-send) the other mode; False when a render is already under way."""
-        if not await self.rt.sessions.set_status(session.id, SessionStatus.RENDERING, only_if=(SessionStatus.DONE,)):
+        if not await self.rt.sessions.start_render(session.id, mode):
             return False
-        await self.rt.jobs.enqueue(session.id, JobKind.RENDER, payload={"mode": mode})
         self.rt.wake.set()
         return True
 
@@ -131,8 +136,8 @@ class Choosing:
             if session.status != SessionStatus.CHOOSING or seg_row is None or seg_row.status != SegmentStatus.OFFERED:
                 await query.answer(t(lang, "alert_stale"), show_alert=True)
                 return
-            await query.answer()
             await self.close_vote(session, button.idx)
+            await query.answer()
             return
         if button.action in (ButtonAction.PICK, ButtonAction.AUTO, ButtonAction.AUTO_DANCE):
             seg_row = await self.rt.sessions.segment(session.id, button.idx)
@@ -143,11 +148,18 @@ class Choosing:
                 await query.answer(t(lang, "alert_stale"), show_alert=True)
                 return
             pressed = query.message.message_id if query.message else None
-            if button.action == ButtonAction.PICK:
-                ok = await self.pick(session, button.idx, button.value, user_id, pressed_message_id=pressed)
-            else:  # AUTO_DANCE (first part only) is the same path: every part from here, at once
-                ok = await self.auto_pick(session, button.idx, user_id, pressed_message_id=pressed)
+            if button.action in (ButtonAction.AUTO, ButtonAction.AUTO_DANCE):
+                # the auto path is engine work: queued ahead of new songs, the tap answered at once
+                # ("Auto dance now" on the first preview is the same: every part from there)
+                await self.rt.jobs.enqueue(session.id, JobKind.AUTO, button.idx,
+                                           payload={"user_id": user_id, "message_id": pressed})
+                self.rt.wake.set()
+                await query.answer("✓")
+                return
+            ok = await self.pick(session, button.idx, button.value, user_id)
             await query.answer("✓" if ok else t(lang, "alert_done_already"))
+            if ok:
+                await self.collapse(session, button.idx, button.value, pressed_message_id=pressed)
         elif button.action == ButtonAction.CANCEL:
             if await self.cancel(session):
                 await query.answer()
@@ -155,7 +167,7 @@ class Choosing:
                 await query.answer(t(lang, "alert_stale"), show_alert=True)
         elif button.action == ButtonAction.MODE:
             if session.status != SessionStatus.DONE:
-                busy = session.status == SessionStatus.RENDERING
+                busy = session.status in (SessionStatus.RENDERING, SessionStatus.DELIVERING)
                 await query.answer(t(lang, "alert_busy" if busy else "alert_stale"), show_alert=True)
                 return
             started = await self.switch_mode(session, keyboards.RENDER_MODES[button.value])
@@ -203,23 +215,29 @@ class Choosing:
     async def close_vote(self, session: Session, idx: int) -> bool:
         """The most voted candidate wins; a tie goes to the higher-ranked one; no votes: rank 1.
 
-        The caller holds the session's lock.
+        The caller holds the session's lock. The part's deadline stays: the pick itself (one
+        transaction with the next job) is what closes the vote, so a kill in between loses nothing.
         """
         counts = await self.rt.votes.counts(session.id, idx)
         winner = min(counts, key=lambda r: (-counts[r], r)) if counts else 1
-        await self.rt.votes.set_deadline(session.id, idx, None)
-        return await self.pick(session, idx, winner, None, source=PickSource.VOTE)
+        ok = await self.pick(session, idx, winner, None, source=PickSource.VOTE)
+        if ok:
+            await self.collapse(session, idx, winner)
+        return ok
 
     async def close_due_votes(self) -> None:
+        """Close every vote whose deadline has passed (the vote timer calls this every second)."""
         rt = self.rt
         for session_id, idx in await rt.votes.due(time.time()):
-            async with rt.lock(session_id):
-                session = await rt.sessions.get(session_id)
-                seg_row = await rt.sessions.segment(session_id, idx)
-                if (not session or session.status != SessionStatus.CHOOSING or not seg_row
-                        or seg_row.status != SegmentStatus.OFFERED):
-                    continue
-                try:
+            try:
+                async with rt.lock(session_id):
+                    session = await rt.sessions.get(session_id)
+                    seg_row = await rt.sessions.segment(session_id, idx)
+                    if (not session or session.status != SessionStatus.CHOOSING or not seg_row
+                            or seg_row.status != SegmentStatus.OFFERED):
+                        continue
                     await self.close_vote(session, idx)
-                except Forbidden:
-                    await rt.sessions.close_chat(session.chat_id, "chat unavailable")
+            except Forbidden:
+                await rt.sessions.close_chat(session.chat_id, "chat unavailable")
+            except Exception:  # one vote's trouble must not keep the others open
+                log.exception("closing the vote on %s part %d failed", session_id, idx)

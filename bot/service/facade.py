@@ -15,8 +15,10 @@ import logging
 from telegram import Bot, CallbackQuery, Message
 
 from storage import Database
+from storage.owner import DataDirLock
 from storage.retention import is_disk_full
-from storage.rows import ButtonAction, Delivery, PickMode, Session, SharedDance
+from storage.rows import ButtonAction, Delivery, PickMode, Session, SessionStatus, SharedDance
+from storage.sessions import OpenSongsLimit
 
 from ..admin.library import StoredLibrary
 from ..config import BotSettings
@@ -35,6 +37,22 @@ log = logging.getLogger(__name__)
 # buttons only the session's owner may press (except on a part offered for a vote)
 OWNER_ACTIONS = (ButtonAction.PICK, ButtonAction.AUTO, ButtonAction.CANCEL, ButtonAction.CLOSE,
                  ButtonAction.AUTO_DANCE, *CHANGE_ACTIONS)
+VOTE_TIMER_INTERVAL = 0.5  # seconds between looks for votes past their deadline
+
+
+class AnsweredOnce:
+    """A tap's query whose answer first marks its update handled. Every answer comes after the
+    tap's effect is stored, so a bot killed after answering never replays the tap (Telegram would
+    refuse a second answer), and one killed before answering replays it and answers then."""
+
+    def __init__(self, query: CallbackQuery, mark_handled) -> None:
+        self._query = query
+        self._mark_handled = mark_handled
+        self.message = query.message
+
+    async def answer(self, *args, **kwargs) -> bool:
+        await self._mark_handled()
+        return await self._query.answer(*args, **kwargs)
 
 
 class ChoreoService:
@@ -49,31 +67,42 @@ class ChoreoService:
         self._engine: EnginePool | None = None
         self._loop: JobLoop | None = None
         self.retention: Retention | None = None
+        self._vote_timer: asyncio.Task | None = None
+        self._owner: DataDirLock | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, bot: Bot) -> None:
+        # one owner per data dir: a second bot (or the sandbox) on it would steal its jobs
+        self._owner = DataDirLock(self.settings.engine.data_dir)
+        self._owner.acquire()
         db = await Database.open(self.settings.engine.db_path)
         self._engine = EnginePool(self.settings.workers)
         rt = self.rt = Runtime(self.settings, bot, db, self._engine, self._wake)
         requeued = await rt.jobs.requeue_unfinished()
         if requeued:
             log.info("re-running %d unfinished job(s)", requeued)
+        await rt.inbox.prune()
         # here first, so the workers loading the library find nothing left to do
         await StoredLibrary(db).refresh_descriptors(self.settings.engine.descriptor)
         self.messages = Messages(bot, self.settings, rt.files)
         self.choosing = Choosing(rt)
         self.stages = Stages(rt, self.messages, self.choosing)
         self.editing = Editing(rt, self.messages)
-        await self._engine.start(self.settings.engine)
+        self._engine.start(self.settings.engine)
         self.retention = Retention(rt)
         self.retention.start()
         # a stage that finds the disk full waits for room and runs again (bot.service.disk)
         guarded = DiskGuard(rt, self.retention).wrap(self.stages.run)
-        self._loop = JobLoop(rt.jobs, rt.sessions, self._wake, guarded, self.choosing.close_due_votes,
-                             self.stages.fail)
+        self._loop = JobLoop(rt.jobs, rt.sessions, self._wake, guarded, self.stages.fail,
+                             attempts=self.settings.job_attempts, deadline=self.settings.job_deadline_seconds)
         self._loop.start(self.settings.workers)
+        self._vote_timer = asyncio.create_task(self._close_votes_on_time(), name="choreo-vote-timer")
 
     async def stop(self) -> None:
+        if self._vote_timer is not None:
+            self._vote_timer.cancel()
+            await asyncio.gather(self._vote_timer, return_exceptions=True)
+            self._vote_timer = None
         if self._loop is not None:
             await self._loop.stop()
             self._loop = None
@@ -86,14 +115,45 @@ class ChoreoService:
         if self.rt is not None:
             await self.rt.db.close()
             self.rt = None
+        if self._owner is not None:
+            self._owner.release()
+            self._owner = None
+
+    async def _close_votes_on_time(self) -> None:
+        """Votes close at their deadline whatever the job runners are doing."""
+        while True:
+            try:
+                await self.choosing.close_due_votes()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("vote timer: closing due votes failed")
+            await asyncio.sleep(VOTE_TIMER_INTERVAL)
+
+    # ------------------------------------------------------------------ the update inbox
+    async def record_update(self, update_id: int, body: dict) -> bool:
+        """Write an update down before it is acknowledged; False when it was seen before."""
+        return await self.rt.inbox.record(update_id, body)
+
+    async def update_handled(self, update_id: int) -> None:
+        await self.rt.inbox.done(update_id)
+
+    async def unhandled_updates(self) -> list[tuple[int, dict]]:
+        """Updates recorded but not handled when the last process ended."""
+        return await self.rt.inbox.pending()
 
     # ------------------------------------------------------------------ what chats ask for
     async def new_song(self, message: Message, file_id: str, unique_id: str | None, song_name: str,
-                       duration: float | None, lang: str, owner_id: int, owner_name: str) -> str | None:
-        """Queue a song (from ``message``) for its owner and say where it is in the queue; on a full
-        disk, say so instead (nothing is queued: the session's row is written in one transaction)."""
+                       duration: float | None, lang: str, owner_id: int, owner_name: str,
+                       update_id: int | None = None) -> str | None:
+        """Queue a song (from ``message``) for its owner and say where it is in the queue.
+
+        None when it was not queued: the owner (or the group) has too many songs open, or the
+        disk is full (they are told), or ``update_id`` asked for it before (a replayed update).
+        """
         try:
-            return await self._new_song(message, file_id, unique_id, song_name, duration, lang, owner_id, owner_name)
+            return await self._new_song(message, file_id, unique_id, song_name, duration, lang, owner_id,
+                                        owner_name, update_id)
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
@@ -104,17 +164,27 @@ class ChoreoService:
             return None
 
     async def _new_song(self, message: Message, file_id: str, unique_id: str | None, song_name: str,
-                        duration: float | None, lang: str, owner_id: int, owner_name: str) -> str:
+                        duration: float | None, lang: str, owner_id: int, owner_name: str,
+                        update_id: int | None) -> str | None:
         rt = self.rt
-        session_id, job_id = await rt.sessions.create(
-            chat_id=message.chat_id, chat_type=message.chat.type, owner_id=owner_id,
-            owner_name=owner_name, language=lang, song_name=song_name, song_file_id=file_id,
-            song_unique_id=unique_id, song_duration=duration, source_message_id=message.message_id)
-        if message.chat.type != "private":
-            await rt.sessions.update(session_id, mode=await rt.votes.chat_mode(message.chat_id))
-        delivery = await rt.votes.chat_delivery(message.chat_id)
-        if delivery != Delivery.CHOOSE:
-            await rt.sessions.update(session_id, delivery=delivery)
+        private = message.chat.type == "private"
+        mode = PickMode.OWNER if private else await rt.votes.chat_mode(message.chat_id)
+        try:
+            created = await rt.sessions.create(
+                chat_id=message.chat_id, chat_type=message.chat.type, owner_id=owner_id,
+                owner_name=owner_name, language=lang, song_name=song_name, song_file_id=file_id,
+                song_unique_id=unique_id, song_duration=duration, source_message_id=message.message_id,
+                mode=mode, delivery=await rt.votes.chat_delivery(message.chat_id), update_id=update_id,
+                max_open_per_owner=self.settings.max_open_songs,
+                max_open_per_chat=self.settings.max_open_songs_per_group)
+        except OpenSongsLimit as limit:
+            key = "too_many_songs" if limit.scope == "owner" else "too_many_songs_group"
+            await rt.bot.send_message(message.chat_id, t(lang, key, limit=limit.limit),
+                                      reply_to_message_id=message.message_id)
+            return None
+        if created is None:
+            return None
+        session_id, job_id = created
         session = await rt.sessions.get(session_id)
         position = await rt.jobs.queue_position(job_id)
         sent = await rt.bot.send_message(
@@ -126,20 +196,29 @@ class ChoreoService:
         return session_id
 
     async def cancel_open(self, chat_id: int, owner_id: int) -> bool:
-        """Cancel the owner's open sessions in the chat; False when there were none."""
+        """Cancel the owner's open sessions in the chat; False when there were none. A session
+        whose dance is already being sent is not cancelled; the chat is told so."""
         open_sessions = await self.rt.sessions.open_sessions(chat_id=chat_id, owner_id=owner_id)
+        too_late = None
         for session in open_sessions:
             async with self.rt.lock(session.id):
-                await self.choosing.cancel(await self.rt.sessions.get(session.id))
+                session = await self.rt.sessions.get(session.id)
+                if not await self.choosing.cancel(session) and session.status == SessionStatus.DELIVERING:
+                    too_late = session
+        if too_late is not None:
+            await self.rt.bot.send_message(chat_id, t(too_late.language, "cancel_too_late"))
         return bool(open_sessions)
 
     async def history(self, *, owner_id: int | None = None, chat_id: int | None = None) -> list[Session]:
         """Finished dances, newest first: a person's (private chat) or a group's."""
         return await self.rt.sessions.history(owner_id=owner_id, chat_id=chat_id)
 
-    async def press_button(self, token: str, chat_id: int, user_id: int, lang: str, query: CallbackQuery) -> None:
+    async def press_button(self, token: str, chat_id: int, user_id: int, lang: str, query: CallbackQuery,
+                           update_id: int | None = None) -> None:
         """Every inline button: its callback data is an opaque token looked up in the database."""
         rt = self.rt
+        if update_id is not None:
+            query = AnsweredOnce(query, lambda: rt.inbox.done(update_id))
         found = await rt.sessions.button(token)
         session = await rt.sessions.get(found.session_id) if found is not None else None
         # a version may also be sent again in its owner's private chat (/history there lists all theirs)

@@ -1,7 +1,10 @@
-"""Running jobs: the engine's bounded process pool and the runners that claim queued jobs.
+"""Running jobs: the engine's bounded process pool and the supervised runners that claim jobs.
 
 Engine work never runs on the event loop; ``bot.worker`` holds the functions the pool runs.
 Jobs live in the database (``storage.jobs``), so a killed process re-runs what was unfinished.
+A runner outlives any error: each job has a deadline, a passing failure (a dead worker, a
+Telegram hiccup, a busy database) queues it again, and a job tried ``attempts`` times (a job
+that crashes the process counts too, at the next start) is given up with a message to the chat.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Awaitable, Callable
 
-from telegram.error import Forbidden
+from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from choreo_engine.settings import Settings
+from storage.db import PassingDatabaseError
 from storage.jobs import JobRepo
 from storage.rows import Job, JobStatus
 from storage.sessions import SessionRepo
@@ -23,57 +27,92 @@ from .. import worker
 
 log = logging.getLogger(__name__)
 
+# failures that say nothing about the job itself: it is tried again (while attempts remain)
+PASSING_FAILURES = (BrokenProcessPool, NetworkError, RetryAfter, PassingDatabaseError, TimeoutError)
+RETRY_PAUSE = 1.0  # seconds a runner waits after a passing failure before claiming again
+
+
+class JobGaveUp(Exception):
+    """A job failed (or ended the process) ``attempts`` times: its song is given up."""
+
+    def __init__(self, attempts: int, last: Exception) -> None:
+        super().__init__(f"given up after {attempts} attempt(s): {last!r}")
+        self.attempts = attempts
+
 
 class EnginePool:
-    """``workers`` processes, each with the library loaded; a pool broken by a dead worker is replaced."""
+    """``workers`` processes, each with the library loaded; a pool broken by a dead worker, or
+    holding an engine call that was abandoned (a job past its deadline), is replaced."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
+        self.replaced = 0  # pools replaced so far (a dead or abandoned worker)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, initializer=worker.exit_with_parent)
 
-    async def start(self, settings: Settings) -> None:
+    def start(self, settings: Settings) -> None:
+        """Warm every worker (numba compile, library load) before the first song arrives. Not
+        awaited: the bot answers buttons and commands meanwhile (after a restart, at once); the
+        first jobs simply queue behind the warm-up in the pool."""
         self.pool = self._new_pool()
-        loop = asyncio.get_running_loop()
-        # Warm every worker (numba compile, library load) before the first song arrives.
-        await asyncio.gather(*[loop.run_in_executor(self.pool, worker.warm_up, settings)
-                               for _ in range(self.workers)])
+        for _ in range(self.workers):
+            self.pool.submit(worker.warm_up, settings)
+
+    def worker_pids(self) -> list[int]:
+        pool = self.pool
+        return [p.pid for p in (getattr(pool, "_processes", None) or {}).values()] if pool else []
+
+    def _replace(self, pool: ProcessPoolExecutor, why: str, kill: bool = False) -> None:
+        """Once per broken pool, however many calls saw it break."""
+        if self.pool is not pool:
+            return
+        log.error("%s; starting a new engine pool", why)
+        if kill:  # a hung call holds its worker for ever: end the pool's processes
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+        self.replaced += 1
 
     async def run(self, fn, *args):
-        loop = asyncio.get_running_loop()
         pool = self.pool
+        future = pool.submit(fn, *args)
         try:
-            return await loop.run_in_executor(pool, fn, *args)
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool:
-            # a worker died (out of memory, a crash in native code): this job fails, later ones
-            # get a fresh pool instead of failing too (once, however many jobs saw it break)
-            if self.pool is pool:
-                log.error("a worker process died; starting a new pool")
-                pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = self._new_pool()
+            # a worker died (out of memory, a crash in native code): this call fails (its job is
+            # tried again), later ones get a fresh pool instead of failing too
+            self._replace(pool, "a worker process died")
+            raise
+        except asyncio.CancelledError:
+            if future.running() and self.pool is not None:  # abandoned mid-call (a job past its deadline)
+                self._replace(pool, f"an engine call ({fn.__name__}) was abandoned", kill=True)
             raise
 
     def shutdown(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class JobLoop:
-    """Runners that claim jobs in order and hand each to ``run``; with nothing queued, ``idle``
-    (closing due votes) runs, and a runner sleeps until ``wake`` or a second passes."""
+    """Runners that claim jobs by priority and hand each to ``run`` within ``deadline`` seconds;
+    a runner sleeps until ``wake`` or a second passes when nothing is queued. ``failed`` is
+    told of a job that failed for good (its attempts are in the job), ``gone`` of a chat that
+    is no longer reachable."""
 
     def __init__(self, jobs: JobRepo, sessions: SessionRepo, wake: asyncio.Event,
-                 run: Callable[[Job], Awaitable[None]], idle: Callable[[], Awaitable[None]],
-                 failed: Callable[[str, Exception], Awaitable[None]]) -> None:
+                 run: Callable[[Job], Awaitable[None]],
+                 failed: Callable[[Job, Exception], Awaitable[None]], *, attempts: int, deadline: float) -> None:
         self.jobs = jobs
         self.sessions = sessions
         self.wake = wake
         self.run = run
-        self.idle = idle
         self.failed = failed
+        self.attempts = attempts
+        self.deadline = deadline
         self._runners: list[asyncio.Task] = []
 
     def start(self, n: int) -> None:
@@ -90,12 +129,10 @@ class JobLoop:
         while True:
             try:
                 job = await self.jobs.claim()
-                if job is None:
-                    await self.idle()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a runner must outlive any one error, or songs queue for ever
-                log.exception("job runner: claiming a job or closing votes failed")
+                log.exception("job runner: claiming a job failed")
                 job = None
             if job is None:
                 self.wake.clear()
@@ -105,17 +142,55 @@ class JobLoop:
                     pass
                 continue
             try:
-                await self.run(job)
-                await self.jobs.finish(job.id, JobStatus.DONE)
+                await self.run_one(job)
             except asyncio.CancelledError:
                 raise  # shutting down: the job stays 'running' and is re-queued at the next start
-            except Forbidden as exc:  # the bot was removed from the chat or blocked: close quietly
-                log.info("job %s: chat is gone (%s); closing its sessions", job.id, exc)
-                await self.jobs.finish(job.id, JobStatus.DONE)
-                session = await self.sessions.get(job.session_id)
-                if session:
-                    await self.sessions.close_chat(session.chat_id, f"chat unavailable: {exc}")
-            except Exception as exc:
-                log.exception("job %s failed", job)
-                await self.jobs.finish(job.id, JobStatus.FAILED)
-                await self.failed(job.session_id, exc)
+            except Exception:  # bookkeeping failed too (the database is gone?): keep the runner
+                log.exception("job runner: job %s bookkeeping failed", job.id)
+                await asyncio.sleep(RETRY_PAUSE)
+
+    async def run_one(self, job: Job) -> None:
+        if job.attempts > self.attempts:  # it ended the process (or failed) every time so far
+            await self._give_up(job, RuntimeError("the process ended during every attempt"), job.attempts - 1)
+            return
+        try:
+            await asyncio.wait_for(self.run(job), timeout=self.deadline)
+        except asyncio.CancelledError:
+            raise
+        except Forbidden as exc:  # the bot was removed from the chat or blocked: close quietly
+            log.info("job %s: chat is gone (%s); closing its sessions", job.id, exc)
+            await self._guarded(self.jobs.finish(job.id, JobStatus.DONE), job)
+            session = await self.sessions.get(job.session_id)
+            if session:
+                await self._guarded(self.sessions.close_chat(session.chat_id, f"chat unavailable: {exc}"), job)
+        except PASSING_FAILURES as exc:
+            if job.attempts >= self.attempts:
+                await self._give_up(job, exc)
+                return
+            log.warning("job %s (%s, attempt %d) met a passing failure, queued again: %r",
+                        job.id, job.kind, job.attempts, exc)
+            await self._guarded(self.jobs.retry(job.id), job)
+            await asyncio.sleep(RETRY_PAUSE)
+            self.wake.set()
+        except Exception as exc:
+            log.exception("job %s failed", job)
+            await self._guarded(self.jobs.finish(job.id, JobStatus.FAILED), job)
+            await self._guarded(self.failed(job, exc), job)
+        else:
+            await self._guarded(self.jobs.finish(job.id, JobStatus.DONE), job)
+
+    async def _give_up(self, job: Job, exc: Exception, attempts: int | None = None) -> None:
+        attempts = job.attempts if attempts is None else attempts
+        log.error("job %s (%s) given up after %d attempt(s): %r", job.id, job.kind, attempts, exc)
+        await self._guarded(self.jobs.finish(job.id, JobStatus.FAILED), job)
+        await self._guarded(self.failed(job, JobGaveUp(attempts, exc)), job)
+
+    @staticmethod
+    async def _guarded(step: Awaitable[object], job: Job) -> None:
+        """One bookkeeping step; its failure is logged, never the end of the runner."""
+        try:
+            await step
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s: bookkeeping step failed", job.id)

@@ -141,6 +141,6 @@ class Learning:
     async def forget(self, clip: str) -> str | None:
         db, repo = await open_library(self.settings.engine)
         try:
-            return await repo.clips.forget_clip(clip)
+            return await repo.remove_clip(clip)
         finally:
             await db.close()

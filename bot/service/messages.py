@@ -9,7 +9,7 @@ import logging
 import time
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, InputMediaVideo, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from choreo_engine.errors import ChoreoError
@@ -19,6 +19,7 @@ from storage.rows import Session
 from .. import stopwatch
 from ..config import BotSettings
 from ..texts import TEXTS, t
+from .jobs import JobGaveUp
 from .retention import MediaGoneError
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ class Messages:
     async def report_failure(self, session: Session, exc: Exception) -> None:
         """Tell the chat the song failed: an engine error in the user's words, anything else in general."""
         lang = session.language
-        if isinstance(exc, ChoreoError):
+        if isinstance(exc, JobGaveUp):
+            text = t(lang, "gave_up", attempts=exc.attempts, song=html.escape(session.song_name))
+        elif isinstance(exc, ChoreoError):
             key = f"error.{exc.code}"
             text = t(lang, key, max_minutes=self.settings.max_song_seconds / 60) if key in TEXTS["en"] else exc.message
         else:
@@ -119,7 +122,8 @@ class Messages:
 
     async def send_cached_video(self, chat_id: int, path: str, sha256: str, caption: str,
                                 markup: InlineKeyboardMarkup | None, duration: float | None = None) -> Message:
-        """Send a video by its cached file_id when it was uploaded before; upload otherwise.
+        """Send a video by its cached file_id when it was uploaded before; upload otherwise, and
+        also when Telegram no longer accepts the cached id (it is forgotten then).
 
         Raises MediaGoneError when neither is possible any more (retention removed the file and
         Telegram no longer knows the file id, or it was never uploaded)."""
@@ -129,9 +133,10 @@ class Messages:
                 return await self.bot.send_video(chat_id, file_id, caption=caption, reply_markup=markup,
                                                  parse_mode="HTML")
             except BadRequest as exc:
+                log.warning("cached file id of %s rejected (%s): uploading again", sha256[:12], exc)
+                await self.files.forget(sha256)
                 if not Path(path).exists():
                     raise MediaGoneError(str(exc)) from exc
-                log.info("cached file id rejected (%s); uploading the video again", exc)
         elif not Path(path).exists():
             raise MediaGoneError(f"{path} is gone and was never uploaded")
         with open(path, "rb") as fh:
@@ -141,3 +146,26 @@ class Messages:
         if sent.video:
             await self.files.remember(sha256, sent.video.file_id, "video")
         return sent
+
+    async def put_video(self, chat_id: int, message_id: int, path: str, sha256: str, caption: str,
+                        markup: InlineKeyboardMarkup | None, duration: float | None = None) -> None:
+        """Turn the (media) message ``message_id`` into the video, by its cached file_id when it was
+        uploaded before. Doing it again changes nothing: "not modified" is success here."""
+        file_id = await self.files.file_id(sha256)
+        if file_id:
+            try:
+                await self.bot.edit_message_media(InputMediaVideo(file_id, caption=caption, parse_mode="HTML"),
+                                                  chat_id=chat_id, message_id=message_id, reply_markup=markup)
+                return
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+                log.warning("cached file id of %s rejected (%s): uploading again", sha256[:12], exc)
+                await self.files.forget(sha256)
+        with open(path, "rb") as fh:
+            media = InputMediaVideo(fh, caption=caption, parse_mode="HTML", supports_streaming=True,
+                                    duration=round(duration) if duration else None, filename="choreo-dance.mp4")
+            edited = await self.bot.edit_message_media(media, chat_id=chat_id, message_id=message_id,
+                                                       reply_markup=markup)
+        if isinstance(edited, Message) and edited.video:
+            await self.files.remember(sha256, edited.video.file_id, "video")

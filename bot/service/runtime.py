@@ -11,6 +11,7 @@ from telegram import Bot
 
 from storage import Database
 from storage.files import FileCacheRepo
+from storage.inbox import UpdateInbox
 from storage.jobs import JobRepo
 from storage.sessions import SessionRepo
 from storage.versions import VersionRepo
@@ -32,6 +33,7 @@ class Runtime:
     votes: VoteRepo = field(init=False)
     files: FileCacheRepo = field(init=False)
     versions: VersionRepo = field(init=False)
+    inbox: UpdateInbox = field(init=False)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -40,9 +42,11 @@ class Runtime:
         self.votes = VoteRepo(self.db)
         self.files = FileCacheRepo(self.db)
         self.versions = VersionRepo(self.db)
+        self.inbox = UpdateInbox(self.db)
 
     def lock(self, session_id: str) -> asyncio.Lock:
-        """One change of a session at a time (a button, a cancel, a job's stage)."""
+        """One change of a session at a time (a button, a cancel, closing a vote). Held around
+        state changes only, never across engine work or uploads."""
         return self._locks.setdefault(session_id, asyncio.Lock())
 
     def session_dir(self, session_id: str) -> Path:

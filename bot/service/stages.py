@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from choreo_engine.errors import RefusedInputError
 from choreo_engine.music import features
 from storage.retention import PREVIEW_NAME
-from storage.rows import ButtonAction, Delivery, Job, JobKind, PickMode, Result, SegmentStatus, Session, SessionStatus
+from storage.rows import (OPEN_STATUSES, ButtonAction, Delivery, Job, JobKind, PickMode, Result, SegmentStatus, Session,
+                          SessionStatus)
 
 from .. import stopwatch, worker
 from ..texts import t
@@ -55,38 +56,54 @@ class Stages:
         self.practice = practice.Practice(rt)
 
     async def run(self, job: Job) -> None:
-        """One job's stage, if its session still wants it."""
-        rt = self.rt
-        if job.kind in practice.KINDS:  # extras of a finished dance: no lock, the session is not changed
+        """One job's stage, if its session still wants it.
+
+        No lock is held here: engine work and uploads take seconds to minutes, and buttons and
+        /cancel are answered meanwhile. Every write a stage makes is conditional on the state it
+        expects (still analysing, still choosing, still rendering), so a cancel in between wins.
+        """
+        if job.kind in practice.KINDS:  # extras of a finished dance: the session is not changed
             await self.practice.run(job)
             return
-        if job.kind == JobKind.RENDER:
-            # not under the session's lock: a render takes minutes, and buttons and /cancel must be
-            # answered meanwhile; its writes are conditional on the session still rendering
-            session = await rt.sessions.get(job.session_id)
-            if session is not None and session.status == SessionStatus.RENDERING:
-                await self.render(session, job.payload.get("mode") or session.render_mode,
-                                  job.payload.get("changed_part"))
-            return
-        async with rt.lock(job.session_id):
-            session = await rt.sessions.get(job.session_id)  # read under the lock: a cancel is seen
-            if session is None or session.status in (SessionStatus.CANCELLED, SessionStatus.FAILED):
-                return
-            if job.kind == JobKind.ANALYSE:
-                await self.analyse(session)
-            elif job.kind == JobKind.OFFER:
-                await self.offer(session, job.idx)
-
-    async def fail(self, session_id: str, exc: Exception) -> None:
-        session = await self.rt.sessions.get(session_id)
+        session = await self.rt.sessions.get(job.session_id)
         if session is None:
             return
-        await self.rt.sessions.set_status(session_id, SessionStatus.FAILED, error=str(exc)[:500])
-        await self.messages.report_failure(session, exc)
-        if isinstance(exc, RefusedInputError) and session.status in (SessionStatus.QUEUED, SessionStatus.ANALYSING):
-            # a file refused as it arrived leaves nothing behind: neither its download nor its rows
-            await self.rt.sessions.discard(session_id)
-            shutil.rmtree(self.rt.session_dir(session_id), ignore_errors=True)
+        if job.kind == JobKind.RENDER:
+            if session.status in (SessionStatus.RENDERING, SessionStatus.DELIVERING):
+                await self.render(session, job.payload.get("mode") or session.render_mode,
+                                  job.payload.get("changed_part"))
+        elif job.kind == JobKind.ANALYSE:
+            if session.status in (SessionStatus.QUEUED, SessionStatus.ANALYSING):
+                await self.analyse(session)
+            elif session.status == SessionStatus.CHOOSING:  # analysed; its first offer did not go out
+                await self.offer(session, 0)
+        elif job.kind == JobKind.OFFER:
+            await self.offer(session, job.idx)
+        elif job.kind == JobKind.AUTO and session.status == SessionStatus.CHOOSING:
+            await self.choosing.auto_pick(session, job.idx, job.payload.get("user_id"),
+                                          pressed_message_id=job.payload.get("message_id"))
+
+    async def fail(self, job: Job, exc: Exception) -> None:
+        """A job failed for good: the session fails and the chat is told, unless the session
+        already ended (cancelled, or done: a delivered dance is never marked failed; a failed
+        switch to the other mode leaves it done). A file refused as it arrived leaves nothing
+        behind: neither its download nor its rows."""
+        rt = self.rt
+        session = await rt.sessions.get(job.session_id)
+        if session is None:
+            return
+        if session.finished_at is not None:
+            moved = await rt.sessions.set_status(session.id, SessionStatus.DONE,
+                                                 only_if=(SessionStatus.RENDERING, SessionStatus.DELIVERING))
+        else:
+            moved = await rt.sessions.set_status(session.id, SessionStatus.FAILED, only_if=OPEN_STATUSES,
+                                                 error=str(exc)[:500])
+        if moved:
+            await self.messages.report_failure(session, exc)
+        if moved and isinstance(exc, RefusedInputError) and session.status in (SessionStatus.QUEUED,
+                                                                               SessionStatus.ANALYSING):
+            await rt.sessions.discard(session.id)
+            shutil.rmtree(rt.session_dir(session.id), ignore_errors=True)
 
     # ------------------------------------------------------------------ analyse
     async def _download(self, session: Session) -> str:
@@ -105,7 +122,9 @@ class Stages:
 
     async def analyse(self, session: Session) -> None:
         rt = self.rt
-        await rt.sessions.set_status(session.id, SessionStatus.ANALYSING)
+        if not await rt.sessions.set_status(session.id, SessionStatus.ANALYSING,
+                                            only_if=(SessionStatus.QUEUED, SessionStatus.ANALYSING)):
+            return  # cancelled while queued
         with stopwatch.timed(session.chat_id, "download"):
             song_path = await self._download(session)
         # not forced: a forced edit waits for its turn (3 s after the "queued" message), and the
@@ -125,8 +144,9 @@ class Stages:
             raise
         stopwatch.add_all(session.chat_id, timings)
         first = await self._first_offer(head, analysis) if head is not None else None
-        await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
-                                         features.descriptor_tag(rt.settings.engine.descriptor))
+        if not await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
+                                                features.descriptor_tag(rt.settings.engine.descriptor)):
+            return  # cancelled while analysing
         session = await rt.sessions.get(session.id)
         if session.delivery == Delivery.AUTO:  # /mode auto: the whole dance at once, changes afterwards
             await self.choosing.auto_pick(session, 0, user_id=None)
@@ -153,7 +173,9 @@ class Stages:
         """Offer part ``idx``: its candidates (``prepared`` ones, or computed now) as a preview."""
         rt = self.rt
         seg_row = await rt.sessions.segment(session.id, idx)
-        if session.status != SessionStatus.CHOOSING or seg_row is None or seg_row.status != SegmentStatus.PENDING:
+        unsent = seg_row is not None and seg_row.status == SegmentStatus.OFFERED and seg_row.preview_message_id is None
+        if session.status != SessionStatus.CHOOSING or seg_row is None or not (
+                seg_row.status == SegmentStatus.PENDING or unsent):
             return  # already offered (a re-run job) or no longer choosing
         await self.messages.progress(session, "previews")
         analysis = session.song_analysis()
@@ -170,8 +192,9 @@ class Stages:
             return
         lang = session.language
         seg = analysis["segments"][idx]
-        caption = section_prefix(lang, analysis, idx) + t(lang, "offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
-                    end=fmt_time(seg["end"]), song=html.escape(session.song_name)) + whose(session)
+        caption = section_prefix(lang, analysis, idx) + t(
+            lang, "offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
+            end=fmt_time(seg["end"]), song=html.escape(session.song_name)) + whose(session)
         if session.mode == PickMode.VOTE:
             caption += t(lang, "vote_hint", minutes=max(1, round(rt.settings.vote_timeout_seconds / 60)))
         if result["note"]:
@@ -185,15 +208,17 @@ class Stages:
         if [(b.action, b.value) for b in buttons] != actions:
             buttons = await rt.sessions.make_buttons(session.id, idx, actions)
         markup = keyboards.offer_keyboard(lang, buttons)
+        # the deadline also marks the part as voted (part_is_voted); offered before the send, so a
+        # tap on the preview is never early
+        deadline = time.time() + rt.settings.vote_timeout_seconds if session.mode == PickMode.VOTE else None
+        if not await rt.sessions.offer(session.id, idx, deadline):
+            return  # cancelled while the preview was made
         with open(result["preview"], "rb") as fh, stopwatch.uploading(session.chat_id):
             sent = await rt.bot.send_video(session.chat_id, fh, caption=caption, reply_markup=markup,
                                            parse_mode="HTML", supports_streaming=True,
                                            filename=f"part-{idx + 1}.mp4")
-        await rt.sessions.offer(session.id, idx, sent.message_id)
-        if session.mode == PickMode.VOTE:  # the deadline also marks the part as voted (part_is_voted)
-            await rt.votes.set_deadline(session.id, idx, time.time() + rt.settings.vote_timeout_seconds)
-        if idx == 0:  # after the preview, and in the background: the job holds the session's lock,
-            # and a tap on the preview (say "Auto dance now") would wait for the edit's turn
+        await rt.sessions.preview_sent(session.id, idx, sent.message_id)
+        if idx == 0:  # after the preview, and in the background: the throttled edit never holds the job
             self.messages.progress_later(session, "ready", segments=session.n_segments, tempo=round(analysis["tempo"]))
 
     # ------------------------------------------------------------------ render and deliver
@@ -226,26 +251,52 @@ class Stages:
             task = asyncio.ensure_future(rt.engine.run(
                 worker.render_result, analysis, picked, song_path, str(rt.session_dir(session.id)),
                 mode, rt.settings.engine, progress_file, f"dance-{mode}-v{number}.mp4"))
-            while not task.done():
-                await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
-                if not task.done():
-                    try:
-                        percent = int(float(Path(progress_file).read_text()) * 100)
-                    except (OSError, ValueError):
-                        percent = 0
-                    await self.messages.progress(session, "rendering", percent=percent)
+            try:
+                while not task.done():
+                    await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
+                    if not task.done():
+                        try:
+                            percent = int(float(Path(progress_file).read_text()) * 100)
+                        except (OSError, ValueError):
+                            percent = 0
+                        await self.messages.progress(session, "rendering", percent=percent)
+            except asyncio.CancelledError:
+                task.cancel()  # the job was abandoned (its deadline): so is its engine call
+                raise
             result = task.result()
             stopwatch.add_all(session.chat_id, result["timings"])
             await rt.versions.add(session.id, mode, picked, changed_part, result["video"], result["sha256"])
             await rt.sessions.store_result(session.id, mode, result["video"], result["sheet"], result["sha256"])
             existing = await rt.sessions.result(session.id, mode)
-        if (await rt.sessions.get(session.id)).status != SessionStatus.RENDERING:
-            return  # cancelled while rendering: the video stays stored, nothing is sent
         await self.deliver(session, existing, mode)
 
+    async def _delivery_message(self, session: Session, result: Result) -> int | None:
+        """The message the dance goes into: a file (the choreography sheet) sent first and
+        recorded, then edited into the video. Sending a video twice cannot be undone, but editing
+        one message twice is harmless, so a bot killed mid-upload delivers one dance, not two
+        (a kill between the file and its record leaves a spare file, never a second dance)."""
+        current = await self.rt.sessions.get(session.id)
+        if current.delivery_message_id is not None:
+            return current.delivery_message_id
+        if not result.sheet_path or not Path(result.sheet_path).exists():
+            return None
+        with open(result.sheet_path, "rb") as fh:  # a file, not a photo: the sheet itself comes after the dance
+            holder = await self.rt.bot.send_document(
+                session.chat_id, fh, filename="choreography.png", parse_mode="HTML",
+                caption=t(session.language, "delivering", song=html.escape(session.song_name)) + whose(session))
+        await self.rt.sessions.update(session.id, delivery_message_id=holder.message_id)
+        return holder.message_id
+
     async def deliver(self, session: Session, result: Result, mode: str) -> None:
-        """The dance with its buttons and, the first time, the choreography sheet."""
+        """The dance with its buttons and, the first time, the choreography sheet.
+
+        The session moves to delivering first (only from rendering): a cancel before that wins
+        and nothing is sent; after it, a cancel is refused, so the two never both happen.
+        """
         rt = self.rt
+        if not await rt.sessions.set_status(session.id, SessionStatus.DELIVERING,
+                                            only_if=(SessionStatus.RENDERING, SessionStatus.DELIVERING)):
+            return  # cancelled while rendering: the video stays stored, nothing is sent
         lang = session.language
         analysis = session.song_analysis()
         minutes, seconds = divmod(int(round(analysis["duration"])), 60)
@@ -257,16 +308,25 @@ class Stages:
                     mode=t(lang, f"mode_{mode}")) + whose(session)
         caption += await self.version_note(session, result)
         with stopwatch.uploading(session.chat_id, "final_upload"):
-            sent = await self.messages.send_cached_video(session.chat_id, result.video_path, result.video_sha256,
-                                                         caption, markup, analysis["duration"])
+            message_id = await self._delivery_message(session, result)
+            if message_id is None:  # no sheet to hold the place: sent once, as before
+                sent = await self.messages.send_cached_video(session.chat_id, result.video_path,
+                                                             result.video_sha256, caption, markup, analysis["duration"])
+                message_id = sent.message_id
+            else:
+                await self.messages.put_video(session.chat_id, message_id, result.video_path, result.video_sha256,
+                                              caption, markup, analysis["duration"])
         first_result = session.finished_at is None
-        await rt.sessions.set_status(session.id, SessionStatus.DONE, result_message_id=sent.message_id,
-                                     render_mode=mode)
+        await rt.sessions.set_status(session.id, SessionStatus.DONE, only_if=(SessionStatus.DELIVERING,),
+                                     result_message_id=message_id, render_mode=mode, delivery_message_id=None)
         if first_result and result.sheet_path:
-            with open(result.sheet_path, "rb") as fh:
-                await rt.bot.send_photo(session.chat_id, fh,
-                                        caption=t(lang, "sheet", song=html.escape(session.song_name)),
-                                        parse_mode="HTML")
+            try:
+                with open(result.sheet_path, "rb") as fh:
+                    await rt.bot.send_photo(session.chat_id, fh,
+                                            caption=t(lang, "sheet", song=html.escape(session.song_name)),
+                                            parse_mode="HTML")
+            except (OSError, TelegramError) as exc:  # the dance is delivered; a missing sheet does not undo it
+                log.warning("session %s: the sheet was not sent: %r", session.id, exc)
 
     async def version_note(self, session: Session, result: Result) -> str:
         """The caption's line for a dance that has been changed: its version and the part changed."""

@@ -299,8 +299,6 @@ class LibrarySegment:
     performer: str | None = None
     licence: str | None = None
     source_date: str | None = None
-    # forgotten (/forget): kept so sessions that picked it still render, never offered again
-    forgotten: bool = False
 
     @property
     def credit(self) -> str | None:
@@ -329,11 +327,13 @@ class Library:
     def position(self, segment_id: int) -> int:
         return self._positions[segment_id]
 
+    def has(self, segment_id: int) -> bool:
+        return segment_id in self._positions
+
     @property
     def tempos(self) -> np.ndarray:
-        """Each segment's tempo; NaN for a forgotten clip's, which fits no song's tempo window, so
-        the planner never offers it while sessions that picked it can still render it."""
-        return np.array([np.nan if s.forgotten else s.tempo for s in self.segments])
+        """Each segment's tempo."""
+        return np.array([s.tempo for s in self.segments])
 
     @property
     def clip_ids(self) -> np.ndarray:

@@ -99,6 +99,9 @@ class SongContext:
     stretch: list[np.ndarray] = field(default_factory=list)
     sources: list[int | None] = field(default_factory=list)  # per segment: the part it repeats
     sections: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # per segment: section number
+    # per segment whose pool is empty (nothing fits it): the nearest rows by music alone and their
+    # scores, so the auto path still has a move to choose there
+    fallback: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -137,17 +140,21 @@ class Planner:
         centers = self.index.kmeans_.cluster_centers_
         ctx.sources = [None] * ctx.n_segments if self.legacy else analysis.motif_sources()
         ctx.sections = motifs.section_numbers(analysis)
-        cosines, scores, allowed_rows = [], [], []
+        cosines, scores, allowed_rows, rankings = [], [], [], []  # rankings: only where nothing fits
         for i, seg in enumerate(analysis.segments):
             cos = self.index.unit_ @ unit[i]
             tempo_score, allowed = scoring.tempo_fit(seg.tempo, self._tempos)
             allowed &= cos > 0
-            rows = np.flatnonzero(allowed)
             # the index's order: own cluster first, then nearest clusters; by cosine within
             cluster_rank = np.empty(len(centers), dtype=int)
             cluster_rank[np.argsort(np.linalg.norm(centers - projected[i], axis=1), kind="stable")] = np.arange(len(centers))
+            rows = np.flatnonzero(allowed)
             order = np.lexsort((-cos[rows], cluster_rank[self._labels[rows]]))
             ctx.pools.append(rows[order[: self.pool]])
+            if len(rows) == 0:  # nothing fits: the nearest rows by music alone, for the auto path
+                rankings.append(np.lexsort((-cos, cluster_rank[self._labels]))[: self.pool])
+            else:
+                rankings.append(None)
             cosines.append(cos)
             scores.append(tempo_score)
             allowed_rows.append(allowed)
@@ -157,16 +164,25 @@ class Planner:
                 ctx.pools[i] = np.concatenate([ctx.pools[i], extra[~np.isin(extra, ctx.pools[i])]])
         for i, seg in enumerate(analysis.segments):
             pool, cos, tempo_score = ctx.pools[i], cosines[i], scores[i]
-            levels = self._levels(analysis, i)
-            motion = self._motion[pool][:, : len(levels)]
-            unary = np.stack(
-                [scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
-                 np.full(len(pool), 100.0), tempo_score[pool]],
-                axis=1,
-            )
-            ctx.unary.append(unary)
+            ctx.unary.append(self._unary(analysis, i, cos, tempo_score, pool))
             ctx.stretch.append(scoring.tempo_stretch(seg.tempo, self._tempos[pool]))
+            if len(pool) == 0:
+                nearest = rankings[i]
+                ctx.fallback[i] = (nearest, self._unary(analysis, i, cos, tempo_score, nearest))
         return ctx
+
+    def _unary(self, analysis: SongAnalysis, i: int, cos: np.ndarray, tempo_score: np.ndarray,
+               pool: np.ndarray) -> np.ndarray:
+        """(len(pool), 4) scores of the pool's rows for segment ``i``, transition left at 100."""
+        levels = self._levels(analysis, i)
+        motion = self._motion[pool][:, : len(levels)]
+        return np.stack([scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
+                         np.full(len(pool), 100.0), tempo_score[pool]], axis=1)
+
+    @staticmethod
+    def _auto_pool(ctx: SongContext, seg: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows the auto path may use for a segment and their scores (the fallback when none fit)."""
+        return ctx.fallback.get(seg, (ctx.pools[seg], ctx.unary[seg]))
 
     def _transition(self, previous: int | None, pool: np.ndarray) -> np.ndarray:
         if previous is None:
@@ -247,10 +263,8 @@ class Planner:
         if start >= n_seg:
             return []
         # best[j]: score of the best path ending in state j of the current segment; paths[j]: that path
-        pool = ctx.pools[start]
-        if len(pool) == 0:
-            raise ValueError(f"no library segment fits segment {start}")
-        unary = ctx.unary[start] @ w - w[2] * 100.0
+        pool, unary = self._auto_pool(ctx, start)
+        unary = unary @ w - w[2] * 100.0
         best = unary + w[2] * self._transition(previous, pool)
         motif_row = self._motif_row(ctx, start, history, len(history))
         best -= REPEAT_PENALTY * (np.isin(pool, history[-REPEAT_WINDOW:]) & (pool != motif_row))
@@ -260,9 +274,7 @@ class Planner:
             best += motifs.style_term(self.styles, previous, pool, motifs.same_section(ctx, start))
         paths = [history + [int(r)] for r in pool]
         for seg in range(start + 1, n_seg):
-            cur = ctx.pools[seg]
-            if len(cur) == 0:
-                raise ValueError(f"no library segment fits segment {seg}")
+            cur, unary = self._auto_pool(ctx, seg)
             prev_rows = np.array([p[-1] for p in paths])
             # (P, C) transition scores from every previous state to every current state
             trans = np.stack([
@@ -270,8 +282,7 @@ class Planner:
                                            lib.start_poses[cur], lib.start_velocities[cur])
                 for r in prev_rows
             ])
-            unary = ctx.unary[seg] @ w - w[2] * 100.0
-            total = best[:, None] + w[2] * trans + unary[None, :]
+            total = best[:, None] + w[2] * trans + (unary @ w - w[2] * 100.0)[None, :]
             if not self.legacy:
                 total += motifs.style_matrix(self.styles, prev_rows, cur, motifs.same_section(ctx, seg))
             at = len(paths[0])  # every path has the same length: its index for this segment

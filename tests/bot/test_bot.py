@@ -11,8 +11,8 @@ import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
 from choreo_engine.music import features
+from tests.support.botproc import alive, children, query, start_bot_process, until
 from tests.support.botkit import bot_settings, button, buttons_of, copy_library, previews, running_bot, song_excerpt, wait
-from tests.support.data import PROJECT_ROOT
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
 
@@ -84,14 +84,15 @@ def test_auto_pick_and_mode_switch(data_dir, tmp_path):
                 assert len(previews(emu, chat["id"])) == 1  # the rest was chosen automatically
                 final = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video"
                          and m["message_id"] != offer["message_id"]][-1]
-                uploads_before = emu.uploads["sendVideo"]
+                uploads_before = emu.uploads["sendVideo"] + emu.uploads["editMessageMedia"]
                 # switch to the mannequin, then back to the dancers: the second is re-sent by file_id
                 emu.press_button(chat, bo, final["message_id"], button(final, "🧍"))
                 await wait(emu, lambda e: len([m for m in e.bot_messages(chat["id"]) if m["kind"] == "video"]) >= 3, 180)
                 avatar = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video"][-1]
                 emu.press_button(chat, bo, avatar["message_id"], button(avatar, "🎬"))
                 await wait(emu, lambda e: len([m for m in e.bot_messages(chat["id"]) if m["kind"] == "video"]) >= 4, 60)
-                assert emu.uploads["sendVideo"] == uploads_before + 1  # avatar uploaded; clips re-sent by file_id
+                # avatar uploaded (into the message it is delivered in); clips re-sent by file_id
+                assert emu.uploads["sendVideo"] + emu.uploads["editMessageMedia"] == uploads_before + 1
                 assert emu.violations == [] and emu.rate_limited == []
 
     asyncio.run(scenario())
@@ -203,53 +204,15 @@ def test_forged_stale_and_double_taps_change_nothing(data_dir, tmp_path):
     assert con.execute("SELECT status FROM sessions").fetchone()[0] == "cancelled"
 
 
-def _start_bot_process(emu, data_dir: Path, log: Path):
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": emu.token, "TELEGRAM_API_BASE_URL": emu.base_url,
-           "TELEGRAM_API_FILE_URL": emu.base_file_url, "CHOREO_DATA_DIR": str(data_dir), "CHOREO_WORKERS": "2"}
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "bot"], env=env, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-
-
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (from /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie, waiting to be reaped by init, counts as gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _segment_status(data_dir: Path, idx: int) -> str | None:
-    con = sqlite3.connect(data_dir / "choreo.db")
-    try:
-        row = con.execute("SELECT status FROM session_segments WHERE idx = ?", (idx,)).fetchone()
-        return row[0] if row else None
-    finally:
-        con.close()
+    """The part's status once its preview is recorded as sent."""
+    rows = query(data_dir, "SELECT status FROM session_segments WHERE idx = ? AND preview_message_id IS NOT NULL",
+                 (idx,))
+    return rows[0][0] if rows else None
 
 
 def _unfinished_jobs(data_dir: Path) -> int:
-    con = sqlite3.connect(data_dir / "choreo.db")
-    try:
-        return con.execute("SELECT COUNT(*) FROM jobs WHERE status != 'done'").fetchone()[0]
-    finally:
-        con.close()
+    return query(data_dir, "SELECT COUNT(*) FROM jobs WHERE status != 'done'")[0][0]
 
 
 def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
@@ -263,7 +226,7 @@ def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
         with TelegramEmulator() as emu:
             ed = emu.make_user("Ed", "ed")
             chat = emu.make_private_chat(ed)
-            proc = _start_bot_process(emu, data_dir, log)
+            proc = start_bot_process(emu, data_dir, log)
             try:
                 emu.send_file(chat, ed, song, kind="document", mime_type="audio/mp4", file_name="caribbean.m4a")
                 await wait(emu, lambda e: previews(e, chat["id"]), 180)
@@ -273,30 +236,34 @@ def test_restart_mid_session_loses_nothing(data_dir, tmp_path):
                 second = previews(emu, chat["id"])[1]
                 # 1: killed while idle, waiting for a pick (once the bot has recorded its preview)
                 await wait(emu, lambda e: _segment_status(data_dir, 1) == "offered", 30)
-                workers = _children(proc.pid)
+                workers = children(proc.pid)
                 assert len(workers) == 2
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 # its pool's workers do not outlive it (each holds a loaded library)
                 for _ in range(50):
-                    if not any(_alive(w) for w in workers):
+                    if not any(alive(w) for w in workers):
                         break
                     await asyncio.sleep(0.1)
-                assert not any(_alive(w) for w in workers), "the killed bot's workers live on"
+                assert not any(alive(w) for w in workers), "the killed bot's workers live on"
                 _as_if_described_by_an_older_version(data_dir)
-                proc = _start_bot_process(emu, data_dir, log)
+                proc = start_bot_process(emu, data_dir, log)
                 emu.press_button(chat, ed, second["message_id"], button(second, "2"))  # a button from before the kill
                 # 2: killed at once, while the next segment's job is queued or running
                 await wait(emu, lambda e: e.message(chat["id"], second["message_id"])["reply_markup"] is None, 120)
-                proc.send_signal(signal.SIGKILL)
+                await until(lambda: query(data_dir, "SELECT COUNT(*) FROM jobs WHERE status = 'running'")[0][0], 60,
+                            interval=0.01, what="a running job")
+                proc.send_signal(signal.SIGKILL)  # a job is really running now (the next part's offer)
                 proc.wait()
-                proc = _start_bot_process(emu, data_dir, log)
+                proc = start_bot_process(emu, data_dir, log)
                 await wait(emu, lambda e: len(previews(e, chat["id"])) >= 3, 180)
                 third = previews(emu, chat["id"])[2]
                 emu.press_button(chat, ed, third["message_id"], button(third, "✨"))
                 await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 240)
                 await wait(emu, lambda e: _unfinished_jobs(data_dir) == 0, 30)
+                await asyncio.sleep(1.0)  # a duplicate final would come now
                 assert emu.violations == []
+                assert len(_final(emu, chat["id"])) == 1  # exactly one dance delivered
                 return len(previews(emu, chat["id"]))
             finally:
                 proc.kill()

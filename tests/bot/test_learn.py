@@ -96,11 +96,13 @@ def test_learn_then_the_next_song_offers_the_new_moves(data_dir, tmp_path):
 
 def plan_after_forgetting(data_dir: Path, song: Path, segment_ids: list[int]) -> tuple[set[int], set[int], list[bool]]:
     """The clips the planner offers and auto-picks for ``song``, and whether ``segment_ids`` still
-    resolve to (forgotten) library segments."""
+    resolve to (removed) library segments."""
     settings = settings_for(data_dir)
     analysed, loaded, ctx, auto = choreography.plan_song(song, settings)
     lib = loaded.library
     offered = {lib.segments[c.position].clip_id for i in range(len(analysed.analysis.segments))
                for c in loaded.planner.candidates(ctx, i).items}
-    kept = [lib.segments[lib.position(s)].forgotten for s in segment_ids]
+    # removed from planning, yet each id still resolves to its own segment (read from the database)
+    kept = [not lib.has(s) and seg.id == s
+            for s, seg in zip(segment_ids, choreography.segments_by_id(loaded, segment_ids, settings))]
     return offered, {lib.segments[r].clip_id for r in auto}, kept

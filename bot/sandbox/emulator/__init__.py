@@ -33,13 +33,12 @@ is coerced by the declared type, as Telegram does.
 
 Flood limits (see :class:`FloodLimits`)
 ---------------------------------------
-Leaky buckets, the same algorithm as ``aiolimiter`` under PTB's ``AIORateLimiter``,
-so a bot that uses that limiter with the same numbers never trips them:
+Telegram's documented limits (Bot API FAQ), read literally as sliding windows, a model of their
+own rather than a copy of any client's limiter:
 
-* private chat: burst of 5, then 1 message per second ("avoid more than one message
-  per second in a single chat; short bursts are allowed");
-* group / supergroup / channel (chat id < 0): 20 messages per 60 s, burst 20;
-* overall: 30 messages per second (skipped for ``allow_paid_broadcast``).
+* private chat: no more than 1 message per second;
+* group / supergroup / channel (chat id < 0): no more than 20 messages per minute;
+* overall: no more than 30 messages per second (skipped for ``allow_paid_broadcast``).
 
 Counted: every ``send*`` method except ``sendChatAction`` (a media group counts once,
 as PTB's limiter counts one request), ``copyMessage``/``forwardMessage`` and, since

@@ -1,28 +1,30 @@
-"""Flood limits: Telegram-like leaky buckets per chat and for the whole bot.
+"""Flood limits: Telegram's documented limits, as sliding windows per chat and for the whole bot.
 
-The same algorithm as ``aiolimiter`` under PTB's ``AIORateLimiter``, so a bot that uses that
-limiter with the same numbers never trips them. What counts is in :func:`counts_for_flood`.
+The numbers are the Bot API FAQ's ("My bot is hitting limits, how do I avoid this?"): in a single
+chat no more than one message per second; in a group no more than 20 messages per minute; in
+all no more than about 30 messages per second. Each is read literally, as "at most ``n`` in any
+``period`` seconds", a model of its own (not the leaky buckets of a client's limiter), so a bot is
+tested against what Telegram promises rather than against its own assumptions. What counts is
+in :func:`counts_for_flood`.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass
 class FloodLimits:
-    """Telegram-like flood limits; each is ``(burst, period_seconds)`` or ``None`` (off).
+    """Telegram's flood limits; each is ``(n, period_seconds)``: at most ``n`` messages in any
+    window of ``period`` seconds, or ``None`` (off)."""
 
-    ``(n, p)`` is a leaky bucket of capacity ``n`` draining ``n / p`` per second, the
-    same model as ``aiolimiter.AsyncLimiter(n, p)`` inside PTB's ``AIORateLimiter``.
-    """
-
-    private: tuple[int, float] | None = (5, 5.0)  # per private chat: 1/s, burst 5
-    group: tuple[int, float] | None = (20, 60.0)  # per group/channel (id < 0): 20/min
-    overall: tuple[int, float] | None = (30, 1.0)  # whole bot: 30/s
+    private: tuple[int, float] | None = (1, 1.0)  # per private chat: one message per second
+    group: tuple[int, float] | None = (20, 60.0)  # per group/channel (id < 0): 20 per minute
+    overall: tuple[int, float] | None = (30, 1.0)  # whole bot: 30 per second
     count_edits: bool = True  # editMessage* share the per-chat and overall budgets
     grace: float = 0.25  # seconds of client/server timing jitter we forgive (busy CI)
 
@@ -31,21 +33,22 @@ class FloodLimits:
         return cls(private=None, group=None, overall=None)
 
 
-class LeakyBucket:
-    """``capacity`` messages at most, draining ``capacity / period`` per second."""
+class SlidingWindow:
+    """The times of the messages accepted in the last ``period`` seconds, at most ``limit``."""
 
-    def __init__(self, capacity: int, period: float) -> None:
-        self.capacity = capacity
-        self.rate = capacity / period
-        self.level = 0.0
-        self.stamp = time.monotonic()
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.times: deque[float] = deque()
 
     def wait_needed(self, now: float, grace: float) -> float:
-        """Seconds until one more message fits (0 = fits now)."""
-        self.level = max(0.0, self.level - (now - self.stamp) * self.rate)
-        self.stamp = now
-        excess = self.level + 1 - self.capacity - grace * self.rate
-        return max(0.0, excess / self.rate)
+        """Seconds until one more message fits (0 = fits now). A message within ``grace`` of
+        leaving the window counts as gone (the client's clock ran a little ahead of ours)."""
+        while self.times and self.times[0] <= now - self.period + grace:
+            self.times.popleft()
+        if len(self.times) < self.limit:
+            return 0.0
+        return self.times[0] + self.period - grace - now
 
 
 def counts_for_flood(method: str, edits: bool) -> bool:
@@ -58,13 +61,13 @@ def counts_for_flood(method: str, edits: bool) -> bool:
 
 
 class FloodBuckets:
-    """The emulator's buckets, one per chat and one overall, made (again) as the limits say."""
+    """The emulator's windows, one per chat and one overall, made (again) as the limits say."""
 
     def __init__(self) -> None:
-        self._buckets: dict[Any, LeakyBucket] = {}
+        self._windows: dict[Any, SlidingWindow] = {}
 
     def take(self, limits: FloodLimits, method: str, chat_id: int, private: bool, paid_broadcast: bool) -> int:
-        """Count one ``method`` call in the chat's and the overall bucket.
+        """Count one ``method`` call in the chat's and the overall window.
 
         Returns 0, or the seconds to retry after (then nothing is counted: a rejected
         request consumes nothing).
@@ -78,16 +81,16 @@ class FloodBuckets:
         if limits.overall and not paid_broadcast:
             keys.append((("overall",), limits.overall))
         now = time.monotonic()
-        buckets = []
+        windows = []
         wait = 0.0
-        for key, (burst, period) in keys:
-            bucket = self._buckets.get(key)
-            if bucket is None or bucket.capacity != burst or bucket.rate != burst / period:
-                bucket = self._buckets[key] = LeakyBucket(burst, period)
-            wait = max(wait, bucket.wait_needed(now, limits.grace))
-            buckets.append(bucket)
+        for key, (limit, period) in keys:
+            window = self._windows.get(key)
+            if window is None or window.limit != limit or window.period != period:
+                window = self._windows[key] = SlidingWindow(limit, period)
+            wait = max(wait, window.wait_needed(now, limits.grace))
+            windows.append(window)
         if wait > 0:
             return max(1, math.ceil(wait))
-        for bucket in buckets:
-            bucket.level += 1
+        for window in windows:
+            window.times.append(now)
         return 0

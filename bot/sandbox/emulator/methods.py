@@ -284,7 +284,9 @@ class BotApiMethods(Messaging):
         answer = {"callback_query_id": p["callback_query_id"], "text": p.get("text"),
                   "show_alert": p.get("show_alert", False), "url": p.get("url"),
                   "cache_time": p.get("cache_time"), "data": query.get("data"),
-                  "user_id": query["from"]["id"]}
+                  "user_id": query["from"]["id"],
+                  # from the tap to its answer, as the user waits for it (for latency figures)
+                  "seconds": time.monotonic() - self._query_pressed.pop(p["callback_query_id"], time.monotonic())}
         self.callback_answers.append(answer)
         chat = (query.get("message") or {}).get("chat", {}).get("id")
         self._emit({"type": "callback_answer", "chat_id": chat, **answer})

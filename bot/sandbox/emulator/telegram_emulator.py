@@ -79,6 +79,7 @@ class TelegramEmulator(UserSide, BotApiMethods):
         self._allowed_updates: list[str] = []
         self._poll_generation = 0
         self._callback_queries: dict[str, dict[str, Any]] = {}  # unanswered
+        self._query_pressed: dict[str, float] = {}  # query id -> monotonic time of the tap
         self._inline_queries: dict[str, dict[str, Any]] = {}  # unanswered
         self._flood_buckets = FloodBuckets()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -99,7 +100,16 @@ class TelegramEmulator(UserSide, BotApiMethods):
         self.uploads: Counter[str] = Counter()  # method -> number of new files uploaded
         self.uploaded_files: list[dict[str, Any]] = []  # method, field, file_id, sha256, size
 
+        self._faults: dict[str, list[tuple[int, str]]] = {}  # method -> injected failures to answer
+
         self._handlers = self._method_handlers()
+
+    def inject_failure(self, method: str, status: int = 502, description: str = "Bad Gateway",
+                       times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` fail with ``status`` (a passing server error:
+        recorded in :attr:`errors`, not a violation), as Telegram's servers sometimes do."""
+        with self._lock:
+            self._faults.setdefault(method, []).extend([(status, description)] * times)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -166,6 +176,8 @@ class TelegramEmulator(UserSide, BotApiMethods):
                 params, errors = self.spec.validate_request(method, raw, uploads, form)
                 if errors:  # the answer carries the first; all are recorded below
                     raise bad_request(errors[0])
+                if self._faults.get(method):  # an injected passing failure (Telegram's servers hiccup)
+                    raise ApiError(*self._faults[method].pop(0))
                 handler = self._handlers.get(method)
                 result = handler(params, uploads) if handler else True
                 status, body = 200, {"ok": True, "result": result}

@@ -178,6 +178,7 @@ class UserSide(EmulatorState):
                 "chat_instance": str(abs(hash((self._tag, c.id)))), "data": callback_data,
             }
             self._callback_queries[query_id] = query
+            self._query_pressed[query_id] = time.monotonic()
             self._queue_update("callback_query", query)
             return query_id
 
