@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
-from tests.support.botkit import bot_settings, button, buttons_of, copy_library, previews, running_bot, song_excerpt, wait
+from tests.support.botkit import bot_settings, button, buttons_of, copy_library, is_part_preview, previews, running_bot, song_excerpt, wait
 from tests.support.data import ffmpeg, shared
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
@@ -23,7 +23,7 @@ def data_dir(library_dir, tmp_path) -> Path:
 
 
 def _group_previews(emu, chat_id, owner: str | None = None):
-    out = [m for m in emu.bot_messages(chat_id) if m["kind"] == "video" and (m.get("caption") or "").startswith("Part")]
+    out = [m for m in emu.bot_messages(chat_id) if is_part_preview(m)]
     return [m for m in out if owner is None or owner in m["caption"]]
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
-from tests.support.botkit import buttons_of, copy_library
+from tests.support.botkit import buttons_of, copy_library, is_part_preview
 from tests.support.botproc import kill_group, query, start_bot_process
 from tests.support.data import ffmpeg, shared
 
@@ -57,8 +57,7 @@ def _of_song(messages: list[dict], song: str) -> list[dict]:
 
 
 def _previews(emu, chat_id: int, song: str) -> list[dict]:
-    return [m for m in _of_song(emu.bot_messages(chat_id), song) if m["kind"] == "video"
-            and (m.get("caption") or "").startswith("Part")]
+    return [m for m in _of_song(emu.bot_messages(chat_id), song) if is_part_preview(m)]
 
 
 def _finals(emu, chat_id: int, song: str) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 from typing import AsyncIterator
@@ -53,9 +54,18 @@ async def wait(emu: TelegramEmulator, predicate, timeout: float = 120.0, explain
         raise TimeoutError(f"{exc}\n{explain(emu)!r}") from None
 
 
+# a part's caption: "Part 5 of 41 ..." or "파트 5/41 ...", after its section's name when known
+# ("Chorus · Part 5 of 41"; collapsed to "Part 5 of 41: move 2 ✓" once chosen)
+PART_CAPTION = re.compile(r"^(?:[^\n·]+ · )?(?:Part|파트) \d+")
+
+
+def is_part_preview(message: dict) -> bool:
+    return message["kind"] == "video" and bool(PART_CAPTION.match(message.get("caption") or ""))
+
+
 def previews(emu: TelegramEmulator, chat_id: int) -> list[dict]:
     """The bot's preview videos (messages with pick buttons or a collapsed 'Part' caption)."""
-    return [m for m in emu.bot_messages(chat_id) if m["kind"] == "video" and (m.get("caption") or "").startswith(("Part", "파트"))]
+    return [m for m in emu.bot_messages(chat_id) if is_part_preview(m)]
 
 
 def buttons_of(message: dict) -> list[tuple[str, str]]:
