@@ -39,7 +39,12 @@ from ..dance.library import Library
 
 N_CANDIDATES = 6
 MAX_PER_CLIP = 2
-POOL = 48
+# Library rows scored per segment (the index's nearest that fit the tempo). 96 rather than 48:
+# with the amplitude fit weighing most, a wider pool lets the path find moves of the music's
+# energy without larger jumps between parts (energy fit 0.50 -> 0.53, transition discontinuity
+# 0.088 -> 0.078 torso lengths, `choreo bench plan`); the legacy planner keeps 48.
+POOL = 96
+LEGACY_POOL = 48
 # About a minute of music before a move may come back. With 4, the auto path cycled through
 # four moves on the 40-song library (repetition ratio 0.33 over the 26 shared tracks); with 16
 # it is 0.09 (`choreo bench plan`), for 1 point less music similarity and smoother transitions.
@@ -99,6 +104,7 @@ class SongContext:
     stretch: list[np.ndarray] = field(default_factory=list)
     sources: list[int | None] = field(default_factory=list)  # per segment: the part it repeats
     sections: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # per segment: section number
+    levels: list[np.ndarray] = field(default_factory=list)  # per segment: the loudness levels amplitude fit reads
 
     @property
     def n_segments(self) -> int:
@@ -107,27 +113,39 @@ class SongContext:
 
 class Planner:
     def __init__(self, library: Library, index: MusicIndex, weights: scoring.Weights | None = None,
-                 pool: int = POOL, legacy: bool = False) -> None:
+                 pool: int | None = None, legacy: bool = False) -> None:
         if len(library) == 0:
             from ..errors import EmptyLibraryError
 
             raise EmptyLibraryError()
         self.library = library
         self.index = index
-        self.weights = weights or scoring.Weights()
-        self.pool = pool
+        self.weights = weights or (scoring.Weights.legacy() if legacy else scoring.Weights())
+        self.pool = pool or (LEGACY_POOL if legacy else POOL)
         self._tempos = library.tempos
         self._motion = library.motion_matrix(8)
         self._labels = index.labels_
         self.legacy = legacy
         self.styles = motifs.style_keys(library)
 
-    def _levels(self, analysis: SongAnalysis, i: int) -> np.ndarray:
-        seg = analysis.segments[i]
-        if self.legacy and len(analysis.beat_loudness_db):
-            first = sum(len(s.beats) for s in analysis.segments[:i])
-            return loudness_levels_db(analysis.beat_loudness_db[first: first + 8], analysis.floor_db).astype(float)
-        return seg.loudness_levels[:8].astype(float)
+    def _song_levels(self, analysis: SongAnalysis) -> list[np.ndarray]:
+        """Per segment, the first 8 beats' loudness levels the amplitude fit compares: dB above
+        the floor for the legacy planner, else the song's levels ranked again over the song."""
+        if self.legacy:
+            out, first = [], 0
+            for seg in analysis.segments:
+                if len(analysis.beat_loudness_db):
+                    db = analysis.beat_loudness_db[first: first + 8]
+                    out.append(loudness_levels_db(db, analysis.floor_db).astype(float))
+                else:
+                    out.append(seg.loudness_levels[:8].astype(float))
+                first += len(seg.beats)
+            return out
+        return [v[:8] for v in scoring.song_rank_levels([s.loudness_levels for s in analysis.segments])]
+
+    def _amplitude_fit(self, levels: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        fit = scoring.amplitude_fit_difference if self.legacy else scoring.amplitude_fit
+        return fit(levels, motion)
 
     # ------------------------------------------------------------------ per song
     def prepare(self, analysis: SongAnalysis, descriptors: np.ndarray) -> SongContext:
@@ -137,6 +155,7 @@ class Planner:
         centers = self.index.kmeans_.cluster_centers_
         ctx.sources = [None] * ctx.n_segments if self.legacy else analysis.motif_sources()
         ctx.sections = motifs.section_numbers(analysis)
+        ctx.levels = self._song_levels(analysis)
         cosines, scores, allowed_rows = [], [], []
         for i, seg in enumerate(analysis.segments):
             cos = self.index.unit_ @ unit[i]
@@ -157,10 +176,10 @@ class Planner:
                 ctx.pools[i] = np.concatenate([ctx.pools[i], extra[~np.isin(extra, ctx.pools[i])]])
         for i, seg in enumerate(analysis.segments):
             pool, cos, tempo_score = ctx.pools[i], cosines[i], scores[i]
-            levels = self._levels(analysis, i)
+            levels = ctx.levels[i]
             motion = self._motion[pool][:, : len(levels)]
             unary = np.stack(
-                [scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
+                [scoring.music_similarity(cos[pool]), self._amplitude_fit(levels, motion),
                  np.full(len(pool), 100.0), tempo_score[pool]],
                 axis=1,
             )
@@ -320,8 +339,8 @@ class Planner:
                 seg = ctx.analysis.segments[i]
                 cos = float(self.index.unit_[row] @ unit_rows(self.index.project(ctx.descriptors[i]))[0])
                 tempo_score, _ = scoring.tempo_fit(seg.tempo, self._tempos[[row]])
-                levels = self._levels(ctx.analysis, i)
-                out[i] = [scoring.music_similarity(cos), scoring.amplitude_fit(levels, self._motion[row][: len(levels)]),
+                levels = ctx.levels[i]
+                out[i] = [scoring.music_similarity(cos), self._amplitude_fit(levels, self._motion[row][: len(levels)]),
                           100.0, tempo_score[0]]
             out[i, 2] = self._transition(path[i - 1] if i else None, np.array([row]))[0]
         return out
