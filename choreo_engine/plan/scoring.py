@@ -106,8 +106,9 @@ def song_rank_levels(segment_levels: list[np.ndarray]) -> list[np.ndarray]:
     The analysis pulls a song of little dynamic range toward level 5 (so noise does not ask
     for the extremes; :func:`choreo_engine.music.audio.loudness_levels`), which leaves the level
     match nothing to tell its parts apart by; the energy fit is a rank correlation, and ranking
-    the levels again raised its median from 0.45 to 0.53 (``choreo bench plan``). Ties keep
-    one level; a song with one level throughout gets 5 everywhere.
+    the levels again raised its median from 0.45 to 0.53 (``choreo bench plan``). Ties share
+    their mean rank (a flat song's levels 4, 5 and 6 become about 1.5, 5 and 8.5); a song with
+    one level throughout gets 5 everywhere.
     """
     from scipy.stats import rankdata
 
