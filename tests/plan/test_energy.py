@@ -66,7 +66,7 @@ def test_auto_path_follows_the_loudness(song, loaded, library_settings):
     planner = loaded.planner
     ctx = planner.prepare(analysis, found.descriptors)
     stored = np.concatenate([s.loudness_levels[:8] for s in analysis.segments])
-    if np.ptp(stored) < 10:  # a flat song: the amplitude fit reads its levels spread over the song
+    if np.ptp(stored) < 5:  # a flat song: the amplitude fit reads its levels spread over the song
         assert np.ptp(np.concatenate(ctx.levels)) > 1.5 * np.ptp(stored)
     auto = metrics.energy_fit(analysis.beat_loudness_db, _beat_motion(analysis, loaded.library, planner.auto_path(ctx)))
     legacy = Planner(loaded.library, loaded.index, legacy=True)
