@@ -18,7 +18,7 @@ import numpy as np
 
 from ..dance.composition import compose_dance
 from ..music import audio, features
-from ..plan import metrics, motifs
+from ..plan import metrics, motifs, scoring
 from ..plan.planner import Planner
 
 FPS = 30.0
@@ -99,7 +99,7 @@ def track_metrics(y: np.ndarray, analysis: audio.SongAnalysis, descriptors: np.n
     out["random"] = {k: _mean([r[k] for r in randoms]) for k in randoms[0]}
     old = old_analysis(y, analysis)
     old_desc = features.describe_segments(y, old.segments)
-    legacy = Planner(library, index, weights, legacy=True)
+    legacy = Planner(library, index, scoring.Weights.legacy(), legacy=True)  # the planner before, as it was
     old_ctx = legacy.prepare(old, old_desc)
     if any(len(p) == 0 for p in old_ctx.pools):
         return out

@@ -39,7 +39,12 @@ from ..dance.library import Library
 
 N_CANDIDATES = 6
 MAX_PER_CLIP = 2
-POOL = 48
+# Library rows scored per segment (the index's nearest that fit the tempo). 96 rather than 48:
+# with the amplitude fit weighing most, a wider pool lets the path find moves of the music's
+# energy without larger jumps between parts (energy fit 0.50 -> 0.53, transition discontinuity
+# 0.088 -> 0.078 torso lengths, `choreo bench plan`); the legacy planner keeps 48.
+POOL = 96
+LEGACY_POOL = 48
 # About a minute of music before a move may come back. With 4, the auto path cycled through
 # four moves on the 40-song library (repetition ratio 0.33 over the 26 shared tracks); with 16
 # it is 0.09 (`choreo bench plan`), for 1 point less music similarity and smoother transitions.
@@ -102,6 +107,7 @@ class SongContext:
     # per segment whose pool is empty (nothing fits it): the nearest rows by music alone and their
     # scores, so the auto path still has a move to choose there
     fallback: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    levels: list[np.ndarray] = field(default_factory=list)  # per segment: the loudness levels amplitude fit reads
 
     @property
     def n_segments(self) -> int:
@@ -110,27 +116,39 @@ class SongContext:
 
 class Planner:
     def __init__(self, library: Library, index: MusicIndex, weights: scoring.Weights | None = None,
-                 pool: int = POOL, legacy: bool = False) -> None:
+                 pool: int | None = None, legacy: bool = False) -> None:
         if len(library) == 0:
             from ..errors import EmptyLibraryError
 
             raise EmptyLibraryError()
         self.library = library
         self.index = index
-        self.weights = weights or scoring.Weights()
-        self.pool = pool
+        self.weights = weights or (scoring.Weights.legacy() if legacy else scoring.Weights())
+        self.pool = pool or (LEGACY_POOL if legacy else POOL)
         self._tempos = library.tempos
         self._motion = library.motion_matrix(8)
         self._labels = index.labels_
         self.legacy = legacy
         self.styles = motifs.style_keys(library)
 
-    def _levels(self, analysis: SongAnalysis, i: int) -> np.ndarray:
-        seg = analysis.segments[i]
-        if self.legacy and len(analysis.beat_loudness_db):
-            first = sum(len(s.beats) for s in analysis.segments[:i])
-            return loudness_levels_db(analysis.beat_loudness_db[first: first + 8], analysis.floor_db).astype(float)
-        return seg.loudness_levels[:8].astype(float)
+    def _song_levels(self, analysis: SongAnalysis) -> list[np.ndarray]:
+        """Per segment, the first 8 beats' loudness levels the amplitude fit compares: dB above
+        the floor for the legacy planner, else the song's levels ranked again over the song."""
+        if self.legacy:
+            out, first = [], 0
+            for seg in analysis.segments:
+                if len(analysis.beat_loudness_db):
+                    db = analysis.beat_loudness_db[first: first + 8]
+                    out.append(loudness_levels_db(db, analysis.floor_db).astype(float))
+                else:
+                    out.append(seg.loudness_levels[:8].astype(float))
+                first += len(seg.beats)
+            return out
+        return [v[:8] for v in scoring.song_rank_levels([s.loudness_levels for s in analysis.segments])]
+
+    def _amplitude_fit(self, levels: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        fit = scoring.amplitude_fit_difference if self.legacy else scoring.amplitude_fit
+        return fit(levels, motion)
 
     # ------------------------------------------------------------------ per song
     def prepare(self, analysis: SongAnalysis, descriptors: np.ndarray) -> SongContext:
@@ -140,6 +158,7 @@ class Planner:
         centers = self.index.kmeans_.cluster_centers_
         ctx.sources = [None] * ctx.n_segments if self.legacy else analysis.motif_sources()
         ctx.sections = motifs.section_numbers(analysis)
+        ctx.levels = self._song_levels(analysis)
         cosines, scores, allowed_rows, rankings = [], [], [], []  # rankings: only where nothing fits
         for i, seg in enumerate(analysis.segments):
             cos = self.index.unit_ @ unit[i]
@@ -164,19 +183,19 @@ class Planner:
                 ctx.pools[i] = np.concatenate([ctx.pools[i], extra[~np.isin(extra, ctx.pools[i])]])
         for i, seg in enumerate(analysis.segments):
             pool, cos, tempo_score = ctx.pools[i], cosines[i], scores[i]
-            ctx.unary.append(self._unary(analysis, i, cos, tempo_score, pool))
+            ctx.unary.append(self._unary(ctx, i, cos, tempo_score, pool))
             ctx.stretch.append(scoring.tempo_stretch(seg.tempo, self._tempos[pool]))
             if len(pool) == 0:
                 nearest = rankings[i]
-                ctx.fallback[i] = (nearest, self._unary(analysis, i, cos, tempo_score, nearest))
+                ctx.fallback[i] = (nearest, self._unary(ctx, i, cos, tempo_score, nearest))
         return ctx
 
-    def _unary(self, analysis: SongAnalysis, i: int, cos: np.ndarray, tempo_score: np.ndarray,
+    def _unary(self, ctx: SongContext, i: int, cos: np.ndarray, tempo_score: np.ndarray,
                pool: np.ndarray) -> np.ndarray:
         """(len(pool), 4) scores of the pool's rows for segment ``i``, transition left at 100."""
-        levels = self._levels(analysis, i)
+        levels = ctx.levels[i]
         motion = self._motion[pool][:, : len(levels)]
-        return np.stack([scoring.music_similarity(cos[pool]), scoring.amplitude_fit(levels, motion),
+        return np.stack([scoring.music_similarity(cos[pool]), self._amplitude_fit(levels, motion),
                          np.full(len(pool), 100.0), tempo_score[pool]], axis=1)
 
     @staticmethod
@@ -331,8 +350,8 @@ class Planner:
                 seg = ctx.analysis.segments[i]
                 cos = float(self.index.unit_[row] @ unit_rows(self.index.project(ctx.descriptors[i]))[0])
                 tempo_score, _ = scoring.tempo_fit(seg.tempo, self._tempos[[row]])
-                levels = self._levels(ctx.analysis, i)
-                out[i] = [scoring.music_similarity(cos), scoring.amplitude_fit(levels, self._motion[row][: len(levels)]),
+                levels = ctx.levels[i]
+                out[i] = [scoring.music_similarity(cos), self._amplitude_fit(levels, self._motion[row][: len(levels)]),
                           100.0, tempo_score[0]]
             out[i, 2] = self._transition(path[i - 1] if i else None, np.array([row]))[0]
         return out

@@ -115,8 +115,11 @@ def test_scores_behave():
     score, allowed = scoring.tempo_fit(120.0, np.array([120.0, 60.0, 240.0, 100.0, 130.0, 160.0]))
     assert allowed.tolist() == [True, True, True, True, True, False]
     assert score[0] == 100 and score[1] == 100 and score[3] < score[4] < 100
-    assert scoring.amplitude_fit(np.full(8, 5), np.full((1, 8), 5))[0] == 100
+    curve = np.array([2, 5, 3, 7, 2, 6, 4, 9])
+    assert scoring.amplitude_fit(curve, curve[None])[0] == 100
     assert scoring.amplitude_fit(np.zeros(8), np.full((1, 8), 10))[0] == 0
+    assert scoring.amplitude_fit_difference(np.full(8, 5), np.full((1, 8), 5))[0] == 100
+    assert scoring.amplitude_fit_difference(np.zeros(8), np.full((1, 8), 10))[0] == 0
 
 
 def test_metrics():
