@@ -125,7 +125,8 @@ class DiskGuard:
         session = await self.rt.sessions.get(session_id)
         if session is None:
             return
-        await self.rt.sessions.set_status(session_id, SessionStatus.DONE, only_if=(SessionStatus.RENDERING,))
+        await self.rt.sessions.set_status(session_id, SessionStatus.DONE,
+                                          only_if=(SessionStatus.RENDERING, SessionStatus.DELIVERING))
         try:
             await self.rt.bot.send_message(session.chat_id, t(session.language, "media_gone") + whose(session),
                                            parse_mode="HTML")
