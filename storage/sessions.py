@@ -152,9 +152,9 @@ class SessionRepo:
 
     async def history(self, *, owner_id: int | None = None, chat_id: int | None = None,
                       limit: int = 20) -> list[Session]:
-        # a finished dance whose part is being changed (rendering again) is still one
-        sql = "SELECT * FROM sessions WHERE (status = ? OR (status = ? AND finished_at IS NOT NULL))"
-        params: list[Any] = [SessionStatus.DONE, SessionStatus.RENDERING]
+        # a finished dance whose part is being changed (rendering or delivering again) is still one
+        sql = "SELECT * FROM sessions WHERE (status = ? OR (status IN (?, ?) AND finished_at IS NOT NULL))"
+        params: list[Any] = [SessionStatus.DONE, SessionStatus.RENDERING, SessionStatus.DELIVERING]
         if owner_id is not None:
             sql += " AND owner_id = ?"
             params.append(owner_id)

@@ -14,12 +14,11 @@ import logging
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from choreo_engine.music.audio import SongAnalysis
 from storage.rows import Button, ButtonAction, DanceVersion, Session, SessionStatus
 
 from .. import worker
 from ..texts import t
-from .messages import Messages, fmt_time, whose
+from .messages import Messages, fmt_time, section_name, whose
 from .runtime import Runtime
 from .stages import song_descriptors
 
@@ -33,29 +32,12 @@ HISTORY_SESSIONS_WITH_BUTTONS = 10
 HISTORY_VERSIONS_PER_ROW = 6  # the newest ones
 
 
-def section_names(analysis: dict) -> list[str | None] | None:
-    """The section name (e.g. "Chorus") of every part, when the song's analysis has sections."""
-    sections = getattr(SongAnalysis.from_dict(analysis), "sections", None) or analysis.get("sections")
-    if not sections:
+def section_names(analysis: dict, lang: str) -> list[str | None] | None:
+    """The section name ("Chorus") of every part in ``lang``; None for an analysis stored
+    before songs had sections."""
+    if not analysis.get("sections"):
         return None
-    segments = analysis["segments"]
-    if all(isinstance(s, str) for s in sections):  # one label per part
-        return list(sections)[: len(segments)] + [None] * max(0, len(segments) - len(sections))
-
-    def field(section, *names):
-        for name in names:
-            value = section.get(name) if isinstance(section, dict) else getattr(section, name, None)
-            if value is not None:
-                return value
-        return None
-
-    names: list[str | None] = []
-    for seg in segments:
-        middle = (seg["start"] + seg["end"]) / 2
-        names.append(next((str(field(s, "label", "name")) for s in sections
-                           if field(s, "start") is not None and field(s, "end") is not None
-                           and field(s, "start") <= middle < field(s, "end")), None))
-    return names
+    return [section_name(lang, analysis, i) for i in range(len(analysis["segments"]))]
 
 
 def parts_keyboard(part_buttons: list[Button], names: list[str | None] | None, page: int, pages: int,
@@ -124,7 +106,7 @@ class Editing:
         part_buttons = await rt.sessions.make_buttons(session.id, None, [(ButtonAction.CHANGE_PART, i) for i in parts])
         targets = [p for p in (page - 1, page + 1) if 0 <= p < pages]
         nav_buttons = await rt.sessions.make_buttons(session.id, None, [(ButtonAction.CHANGE_PAGE, p) for p in targets])
-        markup = parts_keyboard(part_buttons, section_names(session.song_analysis()), page, pages,
+        markup = parts_keyboard(part_buttons, section_names(session.song_analysis(), session.language), page, pages,
                                 {b.value: b for b in nav_buttons})
         text = t(session.language, "change_which", song=html.escape(session.song_name), page=page + 1,
                  pages=pages) + whose(session)
@@ -154,7 +136,7 @@ class Editing:
                                         for j in range(i, min(i + 3, len(buttons)))]
                                        for i in range(0, len(buttons), 3)])
         seg = analysis["segments"][idx]
-        names = section_names(analysis)
+        names = section_names(analysis, lang)
         section = f" · {html.escape(names[idx])}" if names and names[idx] else ""
         caption = t(lang, "change_offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
                     end=fmt_time(seg["end"]), section=section, song=html.escape(session.song_name)) + whose(session)

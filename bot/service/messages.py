@@ -35,13 +35,19 @@ def whose(session: Session) -> str:
     return t(session.language, "owner_suffix", owner=html.escape(session.owner_name))
 
 
-def section_prefix(lang: str, analysis: dict, idx: int) -> str:
-    """"Chorus · " for a part in a chorus; nothing for analyses stored before sections."""
+def section_name(lang: str, analysis: dict, idx: int) -> str | None:
+    """The name of part ``idx``'s section ("Chorus"); None for analyses stored before sections."""
     for section in analysis.get("sections", []):
         if section["first_segment"] <= idx < section["end_segment"]:
             key = f"section.{section['label']}"
-            return t(lang, "offer_section", section=t(lang, key)) if key in TEXTS["en"] else ""
-    return ""
+            return t(lang, key) if key in TEXTS["en"] else None
+    return None
+
+
+def section_prefix(lang: str, analysis: dict, idx: int) -> str:
+    """"Chorus · " for a part in a chorus; nothing for analyses stored before sections."""
+    name = section_name(lang, analysis, idx)
+    return t(lang, "offer_section", section=name) if name else ""
 
 
 def fmt_time(seconds: float) -> str:

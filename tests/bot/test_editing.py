@@ -81,7 +81,9 @@ def test_mode_auto_then_change_a_part_and_resend_from_history(data_dir, tmp_path
                 listing = _texts(emu, chat["id"], "which part")[-1]
                 labels = [t for t, _ in buttons_of(listing)]
                 n_parts = _db(data_dir).execute("SELECT n_segments FROM sessions").fetchone()[0]
-                assert n_parts >= 3 and labels == [str(i + 1) for i in range(n_parts)]  # no sections yet: numbers
+                # every part by its number, after it its section's name when the song has sections
+                assert n_parts >= 3 and [label.split(" · ")[0] for label in labels] == [str(i + 1) for i in range(n_parts)]
+                assert all(" · " not in label or label.split(" · ")[1][0].isupper() for label in labels)
                 emu.press_button(chat, ann, listing["message_id"], button(listing, "2"))
                 await wait(emu, lambda e: any((m.get("caption") or "").startswith("Change part 2")
                                               for m in e.bot_messages(chat["id"])), 60)
@@ -187,10 +189,13 @@ def test_part_list_pages_and_section_names():
     from bot.service.editing import PARTS_PER_PAGE, parts_keyboard, section_names
     from storage.rows import Button, ButtonAction
 
-    assert section_names(_analysis(3)) is None  # no sections in the analysis: numbers only
-    named = _analysis(4, sections=[{"label": "Intro", "start": 0.0, "end": 8.0},
-                                   {"label": "Chorus", "start": 8.0, "end": 16.0}])
-    assert section_names(named) == ["Intro", "Intro", "Chorus", "Chorus"]
+    assert section_names(_analysis(3), "en") is None  # no sections in the analysis: numbers only
+    named = _analysis(4, sections=[{"label": "intro", "group": 0, "first_segment": 0, "end_segment": 2,
+                                    "start": 0.0, "end": 8.0},
+                                   {"label": "chorus", "group": 1, "first_segment": 2, "end_segment": 4,
+                                    "start": 8.0, "end": 16.0}])
+    assert section_names(named, "en") == ["Intro", "Intro", "Chorus", "Chorus"]
+    assert section_names(named, "ko") == ["인트로", "인트로", "코러스", "코러스"]
     parts = [Button(f"p{i}", "s", None, ButtonAction.CHANGE_PART, i) for i in range(PARTS_PER_PAGE, 2 * PARTS_PER_PAGE)]
     nav = {0: Button("back", "s", None, ButtonAction.CHANGE_PAGE, 0), 2: Button("next", "s", None, ButtonAction.CHANGE_PAGE, 2)}
     rows = parts_keyboard(parts, None, 1, 3, nav).inline_keyboard
