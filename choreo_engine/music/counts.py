@@ -77,7 +77,8 @@ def section_labels(analysis) -> list[str | None]:
 def count_beats(analysis) -> BeatCounts:
     """The count of every beat of every part of ``analysis`` (a ``SongAnalysis``)."""
     cycle = int(getattr(analysis, "beats_per_segment", 8) or 8)
-    known = getattr(analysis, "downbeats", None)
+    # the downbeats' times (``SongAnalysis.downbeats`` are indices into its beats)
+    known = getattr(analysis, "downbeat_times", None)
     downbeats = np.zeros(0) if known is None else np.asarray(known, dtype=float).ravel()
     all_beats = np.asarray(analysis.beats, dtype=float)
     interval = float(np.median(np.diff(all_beats))) if len(all_beats) > 1 else 0.5

@@ -75,10 +75,12 @@ def test_keypoint_tables_have_time_beat_and_count(exported):
     assert list(table.columns[:4]) == ["time", "beat", "count", "part"]
     assert "left_wrist_x" in table.columns and "right_foot_index_visibility" in table.columns
     beats = np.concatenate([s.beats for s in analysis.segments])
-    for seg in analysis.segments:  # each part's first beat is a 1, then 2, 3 ... on its beats
+    for seg in analysis.segments:  # each part's first beat is a 1, then 2, 3 ... 8, 1 ... on its beats
         for j, beat in enumerate(seg.beats):
+            if beat + 0.03 > table["time"].iloc[-1]:
+                continue  # a beat in the dance's last frame time
             row = table.iloc[int(np.searchsorted(table["time"].to_numpy(), beat + 0.03))]
-            assert row["count"] == j + 1 and row["part"] == seg.index + 1
+            assert row["count"] == j % 8 + 1 and row["part"] == seg.index + 1
             assert beats[int(row["beat"])] == pytest.approx(beat, abs=1e-3)
     assert np.all(np.diff(table["beat"].to_numpy()) >= 0)
     doc = json.loads(files["json"].read_text())

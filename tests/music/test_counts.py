@@ -29,7 +29,7 @@ def test_counts_from_each_parts_first_beat_and_phrases_of_four_eights():
 
 def test_the_1_falls_on_the_downbeat_when_the_analysis_knows_it():
     analysis = _grid()
-    analysis.downbeats = analysis.beats[2::4] + 0.02  # bars start two beats into each part
+    analysis.downbeats = np.arange(2, len(analysis.beats), 4)  # beat indices: bars start two beats into each part
     counts = count_beats(analysis)
     assert counts.counts[:10].tolist() == [7, 8, 1, 2, 3, 4, 5, 6, 7, 8]
     assert counts.phrase_start[2] and not counts.phrase_start[0]

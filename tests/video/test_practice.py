@@ -34,9 +34,13 @@ class Dance:
 
 def dancer_dance(loaded, n_parts: int) -> tuple[list[Shot], audio.SongAnalysis]:
     """The real dancer's first ``n_parts`` library segments, each on its own clip times."""
-    segs = sorted((s for s in loaded.library.segments if s.clip_name.startswith("dancer")), key=lambda s: s.start)
-    assert len(segs) >= n_parts
-    segs = segs[:n_parts]
+    # one clip's segments in order (the dancer video is cut into a clip per stretch of dancing)
+    by_clip: dict[int, list] = {}
+    for s in sorted(loaded.library.segments, key=lambda s: (s.clip_id, s.start)):
+        if s.clip_name.startswith("dancer"):
+            by_clip.setdefault(s.clip_id, []).append(s)
+    segs = max(by_clip.values(), key=len)[:n_parts]
+    assert len(segs) >= min(n_parts, 3)
     parts = [audio.Segment(i, s.start, s.end, np.asarray(s.beats, float), np.zeros(len(s.beats), int))
              for i, s in enumerate(segs)]
     analysis = audio.SongAnalysis(segs[-1].end, audio.SAMPLE_RATE, float(np.median([s.tempo for s in segs])),
@@ -166,7 +170,7 @@ def test_the_count_on_screen_follows_the_beats(dance, videos):
             h = _picture_height(frame)
             band = frame[h + int(0.32 * (frame.shape[0] - h)) :]  # the counts' row under the info line
             count, kind, area = _highlight(band)
-            seen.append((seg.index, j + 1, count, kind, area))
+            seen.append((seg.index, j % 8 + 1, count, kind, area))  # a part of whole bars may run past 8
     assert [s[2] for s in seen] == [s[1] for s in seen]  # each beat shows its count, 1 on each part's first beat
     # the first part starts a phrase (four 8-counts): its 1 is orange and bigger than a plain 1
     first_one = next(s for s in seen if s[0] == 0 and s[1] == 1)
