@@ -161,7 +161,9 @@ def test_failed_write_rolls_back_everything(library_settings, empty_settings, tm
     assert [p for p in _files(empty_settings.data_dir) if p.endswith(".npz")] == []
 
 
-def test_remove_clip_removes_rows_and_files(library_settings, tmp_path):
+def test_remove_clip_leaves_planning_and_keeps_its_files(library_settings, tmp_path):
+    """A soft delete: the clip is no longer counted or planned with, but its rows and files stay
+    (sessions that were offered it still render it; its segment ids are never reused)."""
     import shutil
 
     copy = tmp_path / "copy"
@@ -173,7 +175,8 @@ def test_remove_clip_removes_rows_and_files(library_settings, tmp_path):
     after = asyncio.run(library_admin.library_stats(settings))
     assert after["clips"] == stats["clips"] - 1
     assert after["segments"] == stats["segments"] - victim["segments"]
-    assert len(_files(copy)) == 2 * after["clips"]
+    assert len(_files(copy)) == 2 * stats["clips"]
+    assert not asyncio.run(library_admin.remove_clip(str(victim["id"]), settings))  # removed once
     assert not asyncio.run(library_admin.remove_clip("no-such-clip", settings))
 
 
