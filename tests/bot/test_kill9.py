@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
-from tests.support.botkit import buttons_of, copy_library, is_part_preview
+from tests.support.botkit import buttons_of, copy_library, is_part_preview, part_number
 from tests.support.botproc import kill_group, query, start_bot_process
 from tests.support.data import ffmpeg, shared
 
@@ -66,7 +66,7 @@ def _finals(emu, chat_id: int, song: str) -> list[dict]:
 
 
 def _part(message: dict) -> int:
-    return int(message["caption"].split()[1].split("/")[0])  # "Part 2/3 ..."
+    return part_number(message)
 
 
 class Singer:

@@ -56,11 +56,16 @@ async def wait(emu: TelegramEmulator, predicate, timeout: float = 120.0, explain
 
 # a part's caption: "Part 5 of 41 ..." or "파트 5/41 ...", after its section's name when known
 # ("Chorus · Part 5 of 41"; collapsed to "Part 5 of 41: move 2 ✓" once chosen)
-PART_CAPTION = re.compile(r"^(?:[^\n·]+ · )?(?:Part|파트) \d+")
+PART_CAPTION = re.compile(r"^(?:[^\n·]+ · )?(?:Part|파트) (\d+)")
 
 
 def is_part_preview(message: dict) -> bool:
     return message["kind"] == "video" and bool(PART_CAPTION.match(message.get("caption") or ""))
+
+
+def part_number(message: dict) -> int:
+    """The part (1-based) a preview's caption names."""
+    return int(PART_CAPTION.match(message["caption"]).group(1))
 
 
 def previews(emu: TelegramEmulator, chat_id: int) -> list[dict]:
