@@ -53,6 +53,7 @@ class Sessions:
                                              song_duration=30.0, source_message_id=1)
         await self.jobs.finish(job_id)
         folder = self.db.data_dir / "sessions" / sid
+        await self.repo.set_status(sid, SessionStatus.ANALYSING)  # an analysis is stored only while analysing
         await self.repo.store_analysis(sid, {"segments": [{}] * segments}, np.zeros((segments, 4)),
                                        str(folder / "song.mp3"), "t")
         for name, size in ({"song.mp3": 1000} if files is None else files).items():
@@ -84,7 +85,8 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path):
                 "song.mp3": 4000, PREVIEW_NAME.format(1): 2000, PREVIEW_NAME.format(2): 2000,
                 "dance-clips.part.mp4": 3000, "sheet.png.tmp": 10})
             write(opened / "render-clips.progress.tmp", 10, age=60)  # a temporary file being written
-            await s.repo.offer(opened.name, 0, 101)  # part 1 was sent; part 2's preview is not yet
+            await s.repo.offer(opened.name, 0)  # part 1 was sent; part 2's preview is not yet
+            await s.repo.preview_sent(opened.name, 0, 101)
             orphan = write(tmp_path / "data" / "sessions" / "no-such-session" / "song.mp3").parent
             young_orphan = write(tmp_path / "data" / "sessions" / "being-made" / "song.mp3", age=120).parent
             index = tmp_path / "data" / "index"
