@@ -17,10 +17,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ChoreoError, NoAudioTrackError, NoPersonError, NotAudioError, NotVideoError
+from ..errors import ChoreoError, NoPersonError, NotVideoError
 from ..music import audio
 from . import motion, pose, stretches, tracking
-from .library import (MIN_DETECTION_RATE, Credit, IngestedClip, file_sha256, normalise_video, probe_video,
+from .library import (MIN_DETECTION_RATE, Credit, IngestedClip, normalise_video, open_dance_video,
                       segment_records)
 
 
@@ -83,16 +83,7 @@ def ingest_dancing(
     the reason). Raises NotVideoError, NoAudioTrackError, NoPersonError (no stretch of dancing).
     """
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        raise NotVideoError()
-    sha = file_sha256(path)
-    video = probe_video(path)
-    try:
-        y = audio.decode(path, max_seconds=None)
-    except NoAudioTrackError:
-        raise
-    except NotAudioError as exc:
-        raise NoAudioTrackError() from exc
+    sha, video, y = open_dance_video(path)
     duration = len(y) / audio.SAMPLE_RATE
 
     lead = tracking.find_lead(path) if follow_lead else tracking.LeadDancer([], None, None)

@@ -196,6 +196,22 @@ def describe_stored_segments(
     return np.stack([features.describe_segment(frames, s, e, b, kind) for s, e, b in ranges])
 
 
+
+def open_dance_video(path: Path):
+    """(sha256, video probe, its sound decoded) of a dance video; a video without sound raises
+    NoAudioTrackError, an empty or missing file NotVideoError."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise NotVideoError()
+    sha = file_sha256(path)
+    video = probe_video(path)
+    try:
+        y = audio.decode(path, max_seconds=None)
+    except NoAudioTrackError:
+        raise
+    except NotAudioError as exc:
+        raise NoAudioTrackError() from exc
+    return sha, video, y
+
 def ingest_video(
     path: str | os.PathLike,
     video_dir: str | os.PathLike | None = None,
@@ -217,17 +233,8 @@ def ingest_video(
     Raises NotVideoError, NoAudioTrackError, NotAudioError, NoPersonError, TooShortError, ...
     """
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        raise NotVideoError()
-    sha = file_sha256(path)
-    video = probe_video(path)
+    sha, video, y = open_dance_video(path)
     fps, width, height = video.fps, video.width, video.height
-    try:
-        y = audio.decode(path, max_seconds=None)
-    except NoAudioTrackError:
-        raise
-    except NotAudioError as exc:
-        raise NoAudioTrackError() from exc
     analysis = audio.analyze(y)
 
     track = pose.estimate_video(path, progress, pose_stride)

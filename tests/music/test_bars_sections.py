@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 from choreo_engine.bench.downbeats import TOLERANCE, known_bar_songs
 from choreo_engine.music import audio
 from choreo_engine.plan import metrics
-from tests.support.data import shared
+from tests.support.data import aba_song, shared
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
 
@@ -47,13 +47,7 @@ def test_old_counting_misses_downbeats_the_new_one_finds(bar_songs):
 @pytest.fixture(scope="module")
 def repeat_song():
     """A B A from a real song: A and B are 8 bars each, cut on the song's own downbeats."""
-    y = audio.decode(shared(*VIBE_ACE), max_seconds=None)
-    sr = audio.SAMPLE_RATE
-    whole = audio.analyze(y)
-    beats, first = whole.beats, int(whole.downbeats[1])  # 32 beats from a downbeat: 8 bars of 4
-    a = y[int(beats[first] * sr): int(beats[first + 32] * sr)]
-    b = y[int(beats[first + 32] * sr): int(beats[first + 64] * sr)]
-    return np.concatenate([a, b, a]), len(a) / sr
+    return aba_song()
 
 
 def test_sections_find_a_known_repeat(repeat_song):

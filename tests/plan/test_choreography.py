@@ -14,21 +14,13 @@ from choreo_engine.music.structure import Section
 from choreo_engine.plan import metrics, motifs
 from choreo_engine.plan import planner as planner_module
 from choreo_engine.plan.planner import Planner
-from tests.support.data import shared
-
-VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
+from tests.support.data import aba_song
 
 
 @pytest.fixture(scope="module")
 def repeat_song():
     """A B A from a real song, 8 bars each cut on its downbeats: analysis and descriptors."""
-    y = audio.decode(shared(*VIBE_ACE), max_seconds=None)
-    sr = audio.SAMPLE_RATE
-    whole = audio.analyze(y)
-    beats, first = whole.beats, int(whole.downbeats[1])  # 32 beats from a downbeat: 8 bars of 4
-    a = y[int(beats[first] * sr): int(beats[first + 32] * sr)]
-    b = y[int(beats[first + 32] * sr): int(beats[first + 64] * sr)]
-    song = np.concatenate([a, b, a])
+    song, _ = aba_song()
     analysis = audio.analyze(song)
     assert any(s is not None for s in analysis.motif_sources()), "the repeat must be found to test motifs"
     return analysis, features.describe_segments(song, analysis.segments)

@@ -49,3 +49,19 @@ def ffmpeg(*args: str) -> None:
 def settings_for(data_dir: Path) -> Settings:
     """The engine settings from the environment, with ``data_dir`` as the data directory."""
     return dataclasses.replace(Settings.from_env(), data_dir=data_dir)
+
+
+def aba_song():
+    """A B A cut from a real song (Vibe Ace), A and B 8 bars of 4 each, cut on the song's own
+    downbeats: (samples, seconds of A). For tests of sections and motifs."""
+    import numpy as np
+
+    from choreo_engine.music import audio
+
+    y = audio.decode(shared("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg"), max_seconds=None)
+    sr = audio.SAMPLE_RATE
+    whole = audio.analyze(y)
+    beats, first = whole.beats, int(whole.downbeats[1])  # 32 beats from a downbeat: 8 bars of 4
+    a = y[int(beats[first] * sr): int(beats[first + 32] * sr)]
+    b = y[int(beats[first + 32] * sr): int(beats[first + 64] * sr)]
+    return np.concatenate([a, b, a]), len(a) / sr
