@@ -33,10 +33,17 @@ class Settings:
     beats_per_segment: int
     descriptor: str
     seed: int
+    # songs, previews, renders and library media: a volume shared by the bot and every worker
+    # when they run on several machines (CHOREO_MEDIA_DIR); by default the data dir itself
+    media_root: Path | None = None
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "choreo.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.media_root if self.media_root is not None else self.data_dir
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -46,4 +53,6 @@ class Settings:
             beats_per_segment=_int("CHOREO_BEATS_PER_SEGMENT", 8),
             descriptor=os.environ.get("CHOREO_DESCRIPTOR", "default"),
             seed=_int("CHOREO_SEED", 0),
+            media_root=Path(os.environ["CHOREO_MEDIA_DIR"]).expanduser()
+            if os.environ.get("CHOREO_MEDIA_DIR", "").strip() else None,
         )
