@@ -40,7 +40,6 @@ class BotSettings:
     max_open_songs: int = 2  # per person, across chats (0: no limit)
     max_open_songs_per_group: int = 5  # per group chat (0: no limit)
     # running past one machine (README "Running at scale"): empty means the embedded default
-    database_url: str = ""  # CHOREO_DATABASE_URL, e.g. postgresql+asyncpg://…; empty: SQLite in the data dir
     broker_url: str = ""  # CHOREO_BROKER_URL, e.g. redis://…; empty: engine work in-process
     webhook_url: str = ""  # CHOREO_WEBHOOK_URL: Telegram posts updates here; empty: long polling
     webhook_listen: str = "0.0.0.0"
@@ -74,7 +73,6 @@ class BotSettings:
             job_deadline_seconds=float(os.environ.get("CHOREO_JOB_DEADLINE_SECONDS", "").strip() or 900),
             max_open_songs=max(0, _int("CHOREO_MAX_OPEN_SONGS", 2)),
             max_open_songs_per_group=max(0, _int("CHOREO_MAX_OPEN_SONGS_PER_GROUP", 5)),
-            database_url=os.environ.get("CHOREO_DATABASE_URL", "").strip(),
             broker_url=os.environ.get("CHOREO_BROKER_URL", "").strip(),
             webhook_url=os.environ.get("CHOREO_WEBHOOK_URL", "").strip(),
             webhook_listen=os.environ.get("CHOREO_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",

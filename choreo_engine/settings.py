@@ -36,10 +36,18 @@ class Settings:
     # songs, previews, renders and library media: a volume shared by the bot and every worker
     # when they run on several machines (CHOREO_MEDIA_DIR); by default the data dir itself
     media_root: Path | None = None
+    # where the bot's state lives (CHOREO_DATABASE_URL, e.g. postgresql+asyncpg://…); the engine
+    # never opens it, but workers on other machines need it to load the library
+    database_url: str = ""
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "choreo.db"
+
+    @property
+    def database(self) -> str | Path:
+        """The database to open: ``CHOREO_DATABASE_URL``, or SQLite in the data dir."""
+        return self.database_url or self.db_path
 
     @property
     def media_dir(self) -> Path:
@@ -55,4 +63,5 @@ class Settings:
             seed=_int("CHOREO_SEED", 0),
             media_root=Path(os.environ["CHOREO_MEDIA_DIR"]).expanduser()
             if os.environ.get("CHOREO_MEDIA_DIR", "").strip() else None,
+            database_url=os.environ.get("CHOREO_DATABASE_URL", "").strip(),
         )
