@@ -46,9 +46,13 @@ Telegram limits edits too, every ``editMessage*`` against the *same* per-chat bu
 (``FloodLimits.count_edits``). Rejected requests consume nothing. A small time grace
 (default 0.25 s) absorbs the jitter between the client's send time and our receive time.
 
-Not emulated: webhooks (only deleteWebhook/getWebhookInfo), inline-message edits
+Webhooks (:mod:`.webhook`): setWebhook makes getUpdates answer 409 and POSTs every update to the
+URL (JSON, the secret header, retried with growing pauses until answered 2xx), as a local Bot API
+server does (``http://`` and any port allowed).
+
+Not emulated: inline-message edits
 (accepted and answered ``True``), privacy mode (the bot sees every group message),
-business/forum/payment features. Spec methods without a handler here answer
+business/forum/payment features. Spec methods without a handler here answer ``True``.
 
 Modules
 -------
@@ -58,7 +62,8 @@ Modules
   :mod:`.state` (users, chats, messages, updates);
 * :mod:`.spec`: the Bot API spec and the request validator; :mod:`.formatting`:
   ``parse_mode`` and entities; :mod:`.media`: files and probing their bytes;
-  :mod:`.flood`: the flood limits; :mod:`.multipart` and :mod:`.server`: HTTP;
+  :mod:`.flood`: the flood limits; :mod:`.multipart` and :mod:`.server`: HTTP; :mod:`.webhook`:
+  webhooks and their delivery;
   :mod:`.errors` and :mod:`.limits`: answers and Telegram's numbers.
 
 It imports nothing from the rest of the project; only the standard library.
@@ -74,6 +79,7 @@ from .multipart import Upload, parse_multipart
 from .spec import VENDORED_SPEC, ApiSpec, default_spec_path
 from .state import ChatRef, UserRef
 from .telegram_emulator import DEFAULT_TOKEN, TelegramEmulator
+from .webhook import SECRET_HEADER, WebhookRetry
 
 __all__ = [
     "CALLBACK_ANSWER_LIMIT",
@@ -86,6 +92,7 @@ __all__ = [
     "MEDIA_METHODS",
     "NOT_MODIFIED",
     "QUERY_TOO_OLD",
+    "SECRET_HEADER",
     "TEXT_LIMIT",
     "VENDORED_SPEC",
     "ApiError",
@@ -96,6 +103,7 @@ __all__ = [
     "TelegramEmulator",
     "Upload",
     "UserRef",
+    "WebhookRetry",
     "bad_request",
     "default_spec_path",
     "detect_entities",

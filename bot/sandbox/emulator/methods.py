@@ -15,6 +15,7 @@ from .media import KIND_FOLDER, MEDIA_METHODS
 from .messaging import Messaging
 from .multipart import Upload
 from .state import ChatRecord
+from .webhook import WebhookMethods
 
 CHAT_ACTIONS = frozenset(
     {
@@ -29,7 +30,7 @@ DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "messag
 MethodHandler = Callable[[dict[str, Any], dict[str, Upload]], Any]
 
 
-class BotApiMethods(Messaging):
+class BotApiMethods(Messaging, WebhookMethods):
     """One ``_api_*`` handler per implemented Bot API method."""
 
     def _method_handlers(self) -> dict[str, MethodHandler]:
@@ -37,8 +38,6 @@ class BotApiMethods(Messaging):
         handlers: dict[str, MethodHandler] = {
             "getMe": self._api_get_me,
             "getUpdates": self._api_get_updates,
-            "deleteWebhook": self._api_delete_webhook,
-            "getWebhookInfo": self._api_get_webhook_info,
             "setMyCommands": self._api_set_my_commands,
             "getMyCommands": self._api_get_my_commands,
             "deleteMyCommands": self._api_delete_my_commands,
@@ -61,6 +60,7 @@ class BotApiMethods(Messaging):
         }
         for method in MEDIA_METHODS:
             handlers[method] = functools.partial(self._api_send_media, method)
+        handlers.update(self._webhook_handlers())
         return handlers
 
     # Each handler takes (validated params, uploads) with the lock held, returns the result
@@ -70,6 +70,7 @@ class BotApiMethods(Messaging):
         return self.spec.fill_required("User", dict(self.bot_user))
 
     def _api_get_updates(self, p: dict[str, Any], files: dict[str, Upload]) -> list[dict[str, Any]]:
+        self._check_no_webhook()
         self._poll_generation += 1
         generation = self._poll_generation
         self._changed()  # an older poll still waiting ends with 409, as on Telegram
@@ -88,6 +89,7 @@ class BotApiMethods(Messaging):
                 if client_alive is not None and not client_alive():
                     raise ClientGone  # PTB cancelled this poll and started another: no conflict
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+            self._check_no_webhook()  # set while this poll waited
             allowed = set(self._allowed_updates)
             wanted = [u for u in self._updates if self._update_allowed(u, allowed)]
             if len(wanted) != len(self._updates):  # Telegram drops what the bot did not ask for
@@ -101,14 +103,6 @@ class BotApiMethods(Messaging):
     def _update_allowed(update: dict[str, Any], allowed: set[str]) -> bool:
         kind = next(k for k in update if k != "update_id")
         return kind in allowed if allowed else kind not in DEFAULT_EXCLUDED_UPDATES
-
-    def _api_delete_webhook(self, p: dict[str, Any], files: dict[str, Upload]) -> bool:
-        if p.get("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _api_get_webhook_info(self, p: dict[str, Any], files: dict[str, Upload]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
 
     @staticmethod
     def _commands_key(p: dict[str, Any]) -> tuple[str, str]:

@@ -101,6 +101,7 @@ class TelegramEmulator(UserSide, BotApiMethods):
         self.uploaded_files: list[dict[str, Any]] = []  # method, field, file_id, sha256, size
 
         self._faults: dict[str, list[tuple[int, str]]] = {}  # method -> injected failures to answer
+        self._init_webhook()
 
         self._handlers = self._method_handlers()
 
@@ -122,6 +123,7 @@ class TelegramEmulator(UserSide, BotApiMethods):
             server = ApiServer((self.host, self.port), ApiRequestHandler, self)
             self._server = server
             self.port = server.server_address[1]
+            self._ensure_delivery()  # a webhook set before a stop
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"telegram-emulator:{self.port}", daemon=True,
@@ -143,6 +145,7 @@ class TelegramEmulator(UserSide, BotApiMethods):
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._stop_delivery()
 
     def __enter__(self) -> TelegramEmulator:
         return self.start()
