@@ -1,10 +1,12 @@
-"""The Telegram application: ``choreo bot`` runs it with long polling."""
+"""The Telegram application: ``choreo bot`` runs it with long polling, or as a webhook server when
+``CHOREO_WEBHOOK_URL`` is set."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.ext import (
@@ -128,8 +130,18 @@ async def polling(settings: BotSettings, poll_timeout: int = 10) -> AsyncIterato
         await app.shutdown()
 
 
+def webhook_options(settings: BotSettings) -> dict[str, Any]:
+    """``run_webhook``'s arguments: serve on listen:port at the public URL's path (a TLS proxy in
+    front forwards there), and tell Telegram the URL and the secret it must send back."""
+    return {"listen": settings.webhook_listen, "port": settings.webhook_port,
+            "url_path": urlsplit(settings.webhook_url).path.lstrip("/"), "webhook_url": settings.webhook_url,
+            "secret_token": settings.webhook_secret or None, "allowed_updates": Update.ALL_TYPES,
+            "drop_pending_updates": False}
+
+
 def run(settings: BotSettings | None = None) -> None:
-    """Long polling until interrupted. The starter library is built first if the library is empty."""
+    """Long polling (or the webhook server) until interrupted. The starter library is built first
+    if the library is empty."""
     import asyncio
 
     from .admin.starter_library import ensure_library
@@ -146,4 +158,11 @@ def run(settings: BotSettings | None = None) -> None:
     if built:
         log.info("built the starter library: %s", built)
     app = build_application(settings)
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    if settings.webhook_url:
+        # the update inbox and the job runners are the same: PTB's webhook handler awaits the
+        # queue's put (the inbox write) before it answers Telegram 200
+        if not settings.webhook_secret:
+            log.warning("CHOREO_WEBHOOK_SECRET is empty: anyone who finds the webhook URL can send updates")
+        app.run_webhook(**webhook_options(settings))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

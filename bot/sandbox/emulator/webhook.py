@@ -85,6 +85,11 @@ class WebhookMethods:
         if self._webhook is not None:
             raise ApiError(409, WEBHOOK_CONFLICT)
 
+    def webhook_info(self) -> dict[str, Any]:
+        """What getWebhookInfo would answer now (for tests and the sandbox)."""
+        with self._lock:
+            return self._api_get_webhook_info({}, {})
+
     # ---- methods (lock held) ------------------------------------------------------------
 
     def _api_set_webhook(self, p: dict[str, Any], files: dict[str, Upload]) -> bool:
