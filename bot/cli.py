@@ -328,6 +328,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_demo(argparse.Namespace(song=None, mode="clips", output=None))
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """The database, the broker (when set) and the media root: one JSON line each; 1 if any fails."""
+    from bot import health
+
+    return health.main(timeout=args.timeout)
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """A local chat page in the browser, on the bot's real code (no Telegram needed)."""
     from bot.config import BotSettings
@@ -401,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bot)
     p = sub.add_parser("run", help="what `make run` does: the bot with a token, else the offline demo")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("health", help="can this machine reach the database, the broker and the media root? (JSON; exit 1 if not)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per check (default 5)")
+    p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("sandbox", help="try the bot without Telegram: a chat page in the browser")
     p.add_argument("--port", type=int, default=8080, help="web page port (default 8080; 0 picks a free one)")

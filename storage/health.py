@@ -1,0 +1,17 @@
+"""Whether the database answers: opened as the bot opens it, then a trivial query (``choreo health``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .db import Database
+
+
+async def database_answers(target: str | Path) -> int:
+    """Open ``target`` (a SQLite path or a database URL), ask it its schema version, close it.
+    Raises whatever the driver raises when the database cannot be reached."""
+    db = await Database.open(target)
+    try:
+        return await db.schema_version()
+    finally:
+        await db.close()
