@@ -14,7 +14,7 @@ import pytest
 from bot.sandbox.emulator import SECRET_HEADER, TelegramEmulator
 from tests.support.botkit import copy_library, previews, song_excerpt, wait
 from tests.support.botproc import kill_group, query, start_bot_process, until
-from tests.support.net import free_port
+from tests.support.net import free_port, listening
 
 SECRET = "dance_floor-42"
 FORGED_UPDATE_ID = 900_000  # far above the emulator's own update ids
@@ -47,6 +47,8 @@ def test_webhook_mode_answers_a_song_and_refuses_a_wrong_secret(data_dir, tmp_pa
                                  CHOREO_WEBHOOK_SECRET=SECRET)
         try:
             await wait(emu, lambda e: e.webhook_info()["url"] == url, 60, explain=lambda e: (tmp_path / "bot.log").read_text()[-3000:])
+            # PTB sets the webhook first and listens right after (Telegram would retry meanwhile)
+            await until(lambda: listening(port), 30, what="the bot's webhook server listening")
             ann, eve = emu.make_user("Ann", "ann"), emu.make_user("Eve", "eve")
             chat, eve_chat = emu.make_private_chat(ann), emu.make_private_chat(eve)
             # someone who is not Telegram: the same update shape, the wrong secret
