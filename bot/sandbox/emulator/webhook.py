@@ -86,7 +86,7 @@ class WebhookMethods:
             raise ApiError(409, WEBHOOK_CONFLICT)
 
     def webhook_info(self) -> dict[str, Any]:
-        """What getWebhookInfo would answer now (for tests and the sandbox)."""
+        """What getWebhookInfo would answer now (for tests)."""
         with self._lock:
             return self._api_get_webhook_info({}, {})
 
