@@ -50,6 +50,6 @@ class Runtime:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
     def session_dir(self, session_id: str) -> Path:
-        path = self.settings.engine.data_dir / "sessions" / session_id
+        path = self.settings.engine.media_dir / "sessions" / session_id
         path.mkdir(parents=True, exist_ok=True)
         return path
