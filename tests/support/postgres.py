@@ -98,3 +98,27 @@ def postgres_server():
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh database on the test run's server."""
     return postgres_server.create_database()
+
+
+async def copy_sqlite_into(source: Path, url: str, media_dir: Path) -> None:
+    """Every row of a SQLite database (the built test library) into a fresh PostgreSQL database,
+    both at the newest schema; the copied ids stay, and new ones continue after them."""
+    from sqlalchemy import insert, select, text
+
+    from storage import Database
+    from storage.schema import metadata
+
+    source_db = await Database.open(source)
+    target_db = await Database.open(url, media_dir)
+    try:
+        async with source_db.engine.connect() as read, target_db.engine.begin() as write:
+            for table in metadata.sorted_tables:
+                rows = [dict(r._mapping) for r in await read.execute(select(table))]
+                if rows:
+                    await write.execute(insert(table), rows)
+                if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.type.python_type is int:
+                    await write.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                             f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+    finally:
+        await source_db.close()
+        await target_db.close()
