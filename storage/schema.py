@@ -269,3 +269,11 @@ updates = Table(
     stamp("done_at", nullable=True, default=False),
     Index("updates_pending", "done_at", "update_id"),
 )
+
+# storage.locks: who holds a session's lock, until when (epoch seconds)
+session_locks = Table(
+    "session_locks", metadata,
+    Column("session_id", Text, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
