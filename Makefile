@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	sh scripts/install-browser.sh
+	sh scripts/install-services.sh
 	$(BIN)/python -m pytest -q -ra
 
 bench: $(STAMP)

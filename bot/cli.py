@@ -7,6 +7,7 @@ database; the engine itself stays free of ``storage`` and ``bot``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -350,6 +351,21 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """``choreo db upgrade``: bring the database (CHOREO_DATABASE_URL, or SQLite in the data dir)
+    to the newest schema, as every start does; prints its revision."""
+    from choreo_engine.settings import Settings
+    from storage import Database
+
+    async def upgrade() -> str | None:
+        settings = Settings.from_env()
+        async with await Database.open(settings.database, settings.media_dir) as db:
+            return await db.revision()
+
+    print(json.dumps({"revision": asyncio.run(upgrade())}))
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -417,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="web page port (default 8080; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this computer only)")
     p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("db", help="the database: `upgrade` migrates it to the newest schema (Alembic)")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
     p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest"])

@@ -85,7 +85,7 @@ class _Soak:
         self.jobs = JobRepo(db)
         self.files = FileCacheRepo(db)
         self.sweep = DataDirSweep(db)
-        self.folder = db.data_dir / SESSIONS_DIR
+        self.folder = db.media_dir / SESSIONS_DIR
 
     async def start(self, song: _Song, n: int) -> None:
         song.session_id, job_id = await self.sessions.create(

@@ -24,7 +24,7 @@ import numpy as np
 
 from choreo_engine.dance.library import IngestedClip, Library, LibrarySegment, save_poses
 
-from .db import Database
+from .db import NOW, Database
 from .retention import ORPHAN_GRACE_SECONDS, changed_at
 from .rows import MusicRange, StoredClip
 
@@ -32,7 +32,6 @@ POSES_DIR = "poses"
 VIDEOS_DIR = "videos"
 
 _ACTIVE = "clip_id IN (SELECT id FROM clips WHERE removed_at IS NULL)"  # segments of clips not removed
-_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 # Every library segment's motion sizes (one value per beat) -> their motion levels, in order.
 Leveller = Callable[[list[np.ndarray]], list[list[int]]]
@@ -58,21 +57,21 @@ def _unblob(blob: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
 class ClipRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.data_dir = db.data_dir
+        self.media_dir = db.media_dir
 
     @property
     def poses_dir(self) -> Path:
-        return self.data_dir / POSES_DIR
+        return self.media_dir / POSES_DIR
 
     @property
     def videos_dir(self) -> Path:
-        return self.data_dir / VIDEOS_DIR
+        return self.media_dir / VIDEOS_DIR
 
     def relative(self, path: Path) -> str:
-        return os.path.relpath(path, self.data_dir)
+        return os.path.relpath(path, self.media_dir)
 
     def absolute(self, relative: str) -> Path:
-        return self.data_dir / relative
+        return self.media_dir / relative
 
     async def has_clip(self, source_sha256: str) -> bool:
         return await self.db.fetchone("SELECT 1 FROM clips WHERE source_sha256 = ? AND removed_at IS NULL", (source_sha256,)) is not None
@@ -103,7 +102,7 @@ class ClipRepo:
     async def music_ranges(self, clip_id: int) -> list[MusicRange]:
         """What each of the clip's segments' descriptors covers, in segment order."""
         rows = await self.db.fetchall(
-            "SELECT id, idx, start, end, beats, music_start FROM library_segments WHERE clip_id = ? ORDER BY idx",
+            'SELECT id, idx, start, "end", beats, music_start FROM library_segments WHERE clip_id = ? ORDER BY idx',
             (clip_id,))
         return [MusicRange(r["id"], _music_start(r), r["end"], json.loads(r["beats"])) for r in rows]
 
@@ -146,16 +145,16 @@ class ClipRepo:
                                           video_file, poses_file, pose_source, detection_rate, descriptor_tag,
                                           source, origin_sha256, origin_start, origin_end, performer, licence,
                                           source_date, style_guessed)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
                     (clip.source_sha256, clip.name, kind, clip.style, clip.duration, clip.fps, clip.width,
                      clip.height, clip.tempo, self.relative(clip.video_path), self.relative(poses_path),
                      clip.pose_source, clip.detection_rate, descriptor_tag, credit.source,
                      clip.origin_sha256 or clip.source_sha256, clip.origin_start, clip.origin_end, credit.performer,
                      credit.licence, credit.date, int(clip.style_guessed)),
                 )
-                clip_id = cur.lastrowid
+                clip_id = (await cur.fetchone())["id"]
                 await conn.executemany(
-                    """INSERT INTO library_segments (clip_id, idx, start, end, tempo, beats, loudness_levels,
+                    """INSERT INTO library_segments (clip_id, idx, start, "end", tempo, beats, loudness_levels,
                            motion_size, motion_levels, descriptor, start_pose, start_velocity, end_pose, end_velocity,
                            music_start)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?)""",
@@ -189,7 +188,7 @@ class ClipRepo:
             return None
         async with self.db.transaction() as conn:
             await conn.execute(
-                f"""UPDATE clips SET removed_at = {_NOW}, source_sha256 = source_sha256 || ':removed:' || id
+                f"""UPDATE clips SET removed_at = {NOW}, source_sha256 = source_sha256 || ':removed:' || id
                     WHERE id = ?""", (row["id"],))
             if levels is not None:
                 await self._store_levels(conn, levels)
@@ -235,8 +234,7 @@ class ClipRepo:
     async def _store_levels(self, conn, levels: Leveller) -> None:
         """Every segment's motion levels as ``levels`` maps the library's motion sizes (levels are
         relative to the whole library, so each added or removed clip changes them all)."""
-        async with conn.execute(f"SELECT id, motion_size FROM library_segments WHERE {_ACTIVE}") as cur:
-            rows = await cur.fetchall()
+        rows = await (await conn.execute(f"SELECT id, motion_size FROM library_segments WHERE {_ACTIVE}")).fetchall()
         sizes = [np.array(json.loads(r["motion_size"])) for r in rows]
         await conn.executemany(
             "UPDATE library_segments SET motion_levels = ? WHERE id = ?",
@@ -249,7 +247,7 @@ class ClipRepo:
         """The library changed: loaded copies and cached indexes are out of date."""
         await conn.execute(
             """INSERT INTO meta (key, value) VALUES ('library_version', '1')
-               ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""
+               ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"""
         )
 
     async def starter_descriptors(self, descriptor_tag: str) -> tuple[list[str], np.ndarray]:

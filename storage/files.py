@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from .db import Database
 
 
@@ -15,8 +17,10 @@ class FileCacheRepo:
 
     async def remember(self, sha256: str, file_id: str, kind: str) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute("INSERT OR REPLACE INTO file_cache (sha256, file_id, kind) VALUES (?, ?, ?)",
-                               (sha256, file_id, kind))
+            await conn.execute(
+                """INSERT INTO file_cache (sha256, file_id, kind) VALUES (?, ?, ?)
+                   ON CONFLICT (sha256) DO UPDATE SET file_id = excluded.file_id, kind = excluded.kind""",
+                (sha256, file_id, kind))
 
     async def forget(self, sha256: str) -> None:
         """Telegram no longer accepts the cached id: the next send uploads the file again."""
@@ -24,8 +28,13 @@ class FileCacheRepo:
             await conn.execute("DELETE FROM file_cache WHERE sha256 = ?", (sha256,))
 
     async def forget_file_ids(self, glob: str, max_length: int = 40) -> int:
-        """Drop cached file ids matching ``glob`` (SQLite GLOB) that are shorter than ``max_length``."""
+        """Drop cached file ids matching ``glob`` (shell-style, case-sensitive: ``*``, ``?``,
+        ``[...]``) that are shorter than ``max_length``."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute("DELETE FROM file_cache WHERE file_id GLOB ? AND length(file_id) < ?",
-                                     (glob, max_length))
-            return cur.rowcount
+            rows = await (await conn.execute("SELECT sha256, file_id FROM file_cache WHERE length(file_id) < ?",
+                                             (max_length,))).fetchall()
+            dropped = 0
+            for row in rows:
+                if fnmatchcase(row["file_id"], glob):
+                    dropped += (await conn.execute("DELETE FROM file_cache WHERE sha256 = ?", (row["sha256"],))).rowcount
+            return dropped

@@ -10,9 +10,10 @@ handled again. Replays are safe: picks, votes and cancels are conditional update
 from __future__ import annotations
 
 import json
+import time
 
-from .db import Database
-from .jobs import NOW
+from .db import NOW, Database
+from .retention import iso
 
 KEEP_DONE_DAYS = 2  # done updates are kept this long (Telegram re-sends nothing older)
 
@@ -24,7 +25,7 @@ class UpdateInbox:
     async def record(self, update_id: int, body: dict) -> bool:
         """Write an update down; False when it was recorded before (Telegram sent it again)."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute("INSERT OR IGNORE INTO updates (update_id, body) VALUES (?, ?)",
+            cur = await conn.execute("INSERT INTO updates (update_id, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                      (update_id, json.dumps(body)))
             return cur.rowcount > 0
 
@@ -42,6 +43,6 @@ class UpdateInbox:
         """Forget handled updates older than ``KEEP_DONE_DAYS``."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                f"DELETE FROM updates WHERE done_at IS NOT NULL AND done_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)",
-                (f"-{KEEP_DONE_DAYS} days",))
+                "DELETE FROM updates WHERE done_at IS NOT NULL AND done_at < ?",
+                (iso(time.time() - KEEP_DONE_DAYS * 86400),))
             return cur.rowcount

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 
-import aiosqlite
-
-from .db import Database
+from .db import NOW, Database, Statements
 from .rows import Job, JobKind, JobStatus
 
-NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
-
-async def insert_job(conn: aiosqlite.Connection, session_id: str, kind: JobKind, idx: int | None = None,
+async def insert_job(conn: Statements, session_id: str, kind: JobKind, idx: int | None = None,
                      payload: dict | None = None) -> int:
     """Queue a job inside the caller's transaction; returns its id."""
-    cur = await conn.execute("INSERT INTO jobs (session_id, kind, idx, payload) VALUES (?, ?, ?, ?)",
+    cur = await conn.execute("INSERT INTO jobs (session_id, kind, idx, payload) VALUES (?, ?, ?, ?) RETURNING id",
                              (session_id, kind, idx, json.dumps(payload or {})))
-    return cur.lastrowid
+    return (await cur.fetchone())["id"]
 
 
 class JobRepo:
@@ -37,19 +33,23 @@ class JobRepo:
         """The next queued job, marked running (atomically), with its attempts counted.
 
         What a person waits for goes first: a chosen part's next preview, the auto path and
-        renders before new songs' analyses; in order of queueing within each.
+        renders before new songs' analyses; in order of queueing within each. The claim is a
+        conditional update, so of two processes claiming at once one gets the job and the other
+        looks again.
         """
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "SELECT * FROM jobs WHERE status = ? ORDER BY CASE kind WHEN ? THEN 1 ELSE 0 END, id LIMIT 1",
-                (JobStatus.QUEUED, JobKind.ANALYSE))
-            row = await cur.fetchone()
-            if row is None:
-                return None
-            await conn.execute(
-                f"UPDATE jobs SET status = ?, attempts = attempts + 1, started_at = {NOW} WHERE id = ?",
-                (JobStatus.RUNNING, row["id"]))
-            return Job.of({**dict(row), "attempts": row["attempts"] + 1, "status": JobStatus.RUNNING})
+        while True:
+            async with self.db.transaction() as conn:
+                cur = await conn.execute(
+                    "SELECT * FROM jobs WHERE status = ? ORDER BY CASE kind WHEN ? THEN 1 ELSE 0 END, id LIMIT 1",
+                    (JobStatus.QUEUED, JobKind.ANALYSE))
+                row = await cur.fetchone()
+                if row is None:
+                    return None
+                cur = await conn.execute(
+                    f"UPDATE jobs SET status = ?, attempts = attempts + 1, started_at = {NOW} WHERE id = ? AND status = ?",
+                    (JobStatus.RUNNING, row["id"], JobStatus.QUEUED))
+                if cur.rowcount:
+                    return Job.of({**dict(row), "attempts": row["attempts"] + 1, "status": JobStatus.RUNNING})
 
     async def finish(self, job_id: int, status: JobStatus = JobStatus.DONE) -> None:
         async with self.db.transaction() as conn:

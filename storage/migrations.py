@@ -1,6 +1,57 @@
-"""Versioned schema migrations, applied in order at start (``PRAGMA user_version``)."""
+"""Schema migrations: Alembic's revisions (``storage/alembic/versions``), applied at open and by
+``choreo db upgrade``; and the hand-written ladder they replaced, kept for SQLite databases from before.
 
-MIGRATIONS: list[str] = [
+Such a database (``PRAGMA user_version`` 1..9, no ``alembic_version`` table) climbs the ladder
+to step 9, is stamped at the baseline revision (which is that schema) and upgraded from there, in
+one transaction. New schema changes are Alembic revisions, never ladder steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+
+BASELINE = "0001"  # the revision equal to the ladder's last step
+SCRIPTS = Path(__file__).with_name("alembic")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def upgrade(connection: Connection) -> None:
+    """Bring the database on ``connection`` (in a transaction) to the newest revision."""
+    config = alembic_config(connection)
+    if connection.dialect.name == "sqlite" and not inspect(connection).has_table("alembic_version"):
+        old = connection.exec_driver_sql("PRAGMA user_version").scalar()
+        if old:
+            for script in LADDER[old:]:
+                for statement in _statements(script):
+                    connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(f"PRAGMA user_version={len(LADDER)}")
+            command.stamp(config, BASELINE)
+    command.upgrade(config, "head")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a ladder step into statements (no semicolons inside its literals)."""
+    return [s.strip() for s in script.split(";") if s.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in s.strip().splitlines())]
+
+
+# The hand-written ladder, frozen: step N made ``PRAGMA user_version`` N (SQLite only).
+LADDER: list[str] = [
     # 1: the dance library
     """
     CREATE TABLE meta (

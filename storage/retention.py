@@ -1,7 +1,8 @@
 """What the data directory may lose, and losing it: the retention sweep's files and rows.
 
 Session media live in ``sessions/<session id>/`` (the song, a preview per offered part, the
-final videos and the sheet). A sweep (:meth:`DataDirSweep.sweep`, run on a schedule by
+final videos and the sheet) under the media directory (``Database.media_dir``: the data directory
+unless ``CHOREO_MEDIA_DIR`` says otherwise). A sweep (:meth:`DataDirSweep.sweep`, run on a schedule by
 ``bot.service.retention``) removes, at a given time ``now``:
 
 - a finished session's folder once its retention (per status: done, failed, cancelled) is over;
@@ -184,8 +185,8 @@ class DataDirSweep:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.data_dir = db.data_dir
-        self.sessions_dir = self.data_dir / SESSIONS_DIR
+        self.media_dir = db.media_dir
+        self.sessions_dir = self.media_dir / SESSIONS_DIR
 
     async def sweep(self, policy: RetentionPolicy, now: float | None = None, guard: Guard | None = None) -> SweepReport:
         """One sweep at ``now`` (epoch seconds; default: the clock). ``guard(session_id)`` is held
@@ -193,7 +194,7 @@ class DataDirSweep:
         the session back into an open one meanwhile); the session is read again under it."""
         now = time.time() if now is None else now
         report = SweepReport(now, budget_bytes=policy.budget_bytes)
-        report.bytes_before = tree_bytes(self.data_dir)
+        report.bytes_before = tree_bytes(self.media_dir)
         folders = await self._folders()
         for folder in folders:
             if folder.status is None:
@@ -208,11 +209,11 @@ class DataDirSweep:
                 self._remove_temporary(folder.path, now, policy.grace, report)
         await self._remove_sent_previews([f for f in folders if f.status in OPEN_STATUSES], now, report)
         await self._remove_old_indexes(now, policy.grace, report)
-        size = tree_bytes(self.data_dir)
+        size = tree_bytes(self.media_dir)
 
         def short() -> bool:
             over = policy.budget_bytes is not None and size > policy.budget_bytes
-            return over or shutil.disk_usage(self.data_dir).free < policy.min_free_bytes
+            return over or shutil.disk_usage(self.media_dir).free < policy.min_free_bytes
 
         if short():
             evictable = sorted((f for f in folders if f.status in FINISHED_STATUSES and not f.busy
@@ -224,7 +225,7 @@ class DataDirSweep:
         if policy.keep_rows is not None:
             report.rows_deleted = await self._delete_rows(iso(now - policy.keep_rows))
         report.vacuumed = await self.compact()
-        report.bytes_after = tree_bytes(self.data_dir)
+        report.bytes_after = tree_bytes(self.media_dir)
         return report
 
     # ------------------------------------------------------------------ folders
@@ -283,7 +284,7 @@ class DataDirSweep:
 
     async def _remove_old_indexes(self, now: float, grace: float, report: SweepReport) -> None:
         """Fitted indexes of older library versions (and leftovers of interrupted writes)."""
-        index_dir = self.data_dir / INDEX_DIR
+        index_dir = self.media_dir / INDEX_DIR
         if not index_dir.is_dir():
             return
         row = await self.db.fetchone("SELECT value FROM meta WHERE key = 'library_version'")
@@ -331,16 +332,18 @@ class DataDirSweep:
         return deleted
 
     async def compact(self, checkpoint: bool = True) -> bool:
-        """Fold the WAL back into the database (truncating it) and, when over a quarter of the
-        database file (and at least 8 MB) is free pages and the disk has room for a copy,
-        VACUUM it. True when it was vacuumed."""
+        """SQLite: fold the WAL back into the database (truncating it) and, when over a quarter of
+        the database file (and at least 8 MB) is free pages and the disk has room for a copy,
+        VACUUM it. True when it was vacuumed. (A PostgreSQL server vacuums by itself.)"""
+        if self.db.path is None:
+            return False
         if checkpoint:
             await self.checkpoint()
         pages = (await self.db.fetchone("PRAGMA page_count"))[0]
         free = (await self.db.fetchone("PRAGMA freelist_count"))[0]
         page_size = (await self.db.fetchone("PRAGMA page_size"))[0]
         free_bytes, db_bytes = free * page_size, pages * page_size
-        if free_bytes < max(8 << 20, db_bytes // 4) or shutil.disk_usage(self.data_dir).free < 2 * db_bytes:
+        if free_bytes < max(8 << 20, db_bytes // 4) or shutil.disk_usage(self.db.path.parent).free < 2 * db_bytes:
             return False
         async with self.db.exclusive() as conn:
             await conn.execute("VACUUM")
@@ -348,6 +351,8 @@ class DataDirSweep:
         return True
 
     async def checkpoint(self) -> None:
+        if self.db.path is None:
+            return
         async with self.db.exclusive() as conn:
             await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .db import Database
-from .jobs import NOW, insert_job
+from .db import NOW, Database, Statements
+from .jobs import insert_job
 from .rows import (FINISHED_STATUSES, OPEN_STATUSES, Button, ButtonAction, Candidate, Delivery, JobKind, JobStatus,
                    PickMode, PickSource, Result, SegmentStatus, Session, SessionSegment, SessionStatus, SharedDance)
 
@@ -33,6 +33,13 @@ class OpenSongsLimit(Exception):
 
 def new_token() -> str:
     return secrets.token_urlsafe(9)  # 12 characters, well under Telegram's 64-byte limit
+
+
+async def insert_buttons(conn: Statements, buttons: list[Button]) -> None:
+    """Store buttons made together, in their order."""
+    await conn.executemany(
+        f"INSERT INTO buttons (token, session_id, idx, action, value, created_at, position) VALUES (?, ?, ?, ?, ?, {NOW}, ?)",
+        [(b.token, b.session_id, b.idx, b.action, b.value, i) for i, b in enumerate(buttons)])
 
 
 def _descriptor_blob(descriptors: np.ndarray) -> bytes:
@@ -130,7 +137,7 @@ class SessionRepo:
             )
             if cur.rowcount == 0:
                 return False
-            await conn.executemany("INSERT OR IGNORE INTO session_segments (session_id, idx) VALUES (?, ?)",
+            await conn.executemany("INSERT INTO session_segments (session_id, idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                    [(session_id, i) for i in range(n)])
             return True
 
@@ -201,14 +208,11 @@ class SessionRepo:
         """Fresh tokens for the given (action, value) pairs; earlier ones of the same segment stay valid."""
         buttons = [Button(new_token(), session_id, idx, ButtonAction(action), value) for action, value in actions]
         async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO buttons (token, session_id, idx, action, value) VALUES (?, ?, ?, ?, ?)",
-                [(b.token, b.session_id, b.idx, b.action, b.value) for b in buttons],
-            )
+            await insert_buttons(conn, buttons)
         return buttons
 
     async def segment_buttons(self, session_id: str, idx: int) -> list[Button]:
-        rows = await self.db.fetchall("SELECT * FROM buttons WHERE session_id = ? AND idx = ? ORDER BY rowid",
+        rows = await self.db.fetchall("SELECT * FROM buttons WHERE session_id = ? AND idx = ? ORDER BY created_at, position",
                                       (session_id, idx))
         return [Button.of(r) for r in rows]
 
@@ -260,19 +264,20 @@ class SessionRepo:
         longer choosing (cancelled).
         """
         async with self.db.transaction() as conn:
-            first = picks[0][0]
-            cur = await conn.execute(
-                """SELECT g.status, s.status AS session_status FROM session_segments g JOIN sessions s ON s.id = g.session_id
-                   WHERE g.session_id = ? AND g.idx = ?""", (session_id, first))
-            row = await cur.fetchone()
-            if row is None or row["status"] == SegmentStatus.PICKED or row["session_status"] != SessionStatus.CHOOSING:
-                return False
-            for idx, rank, segment_id in picks:
-                await conn.execute(
+            for number, (idx, rank, segment_id) in enumerate(picks):
+                # conditional: of two processes picking one part at once, the second finds it
+                # picked once the first commits (PostgreSQL re-reads the row it waited for)
+                cur = await conn.execute(
                     f"""UPDATE session_segments SET status = ?, picked_rank = ?, picked_segment_id = ?,
                         picked_by = ?, picked_at = {NOW}, pick_source = ?
-                        WHERE session_id = ? AND idx = ? AND status != ?""",
-                    (SegmentStatus.PICKED, rank, segment_id, user_id, source, session_id, idx, SegmentStatus.PICKED))
+                        WHERE session_id = ? AND idx = ? AND status != ?
+                        AND (SELECT status FROM sessions WHERE id = ?) = ?""",
+                    (SegmentStatus.PICKED, rank, segment_id, user_id, source, session_id, idx, SegmentStatus.PICKED,
+                     session_id, SessionStatus.CHOOSING))
+                if cur.rowcount == 0:
+                    if number == 0:
+                        return False
+                    continue
                 await conn.execute(
                     "INSERT INTO picks (session_id, idx, user_id, rank, library_segment_id, source) VALUES (?, ?, ?, ?, ?, ?)",
                     (session_id, idx, user_id, rank, segment_id, source))
@@ -309,6 +314,6 @@ class SessionRepo:
         rows = await self.db.fetchall(
             """SELECT s.id AS session_id, s.song_name, s.finished_at, r.mode, f.file_id FROM sessions s
                JOIN results r ON r.session_id = s.id JOIN file_cache f ON f.sha256 = r.video_sha256
-               WHERE s.owner_id = ? AND s.status = ? AND s.song_name LIKE ?
+               WHERE s.owner_id = ? AND s.status = ? AND lower(s.song_name) LIKE lower(?)
                ORDER BY s.finished_at DESC, r.mode LIMIT ?""", (owner_id, SessionStatus.DONE, f"%{query}%", limit))
         return [SharedDance(**dict(r)) for r in rows]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
-from .db import Database
-from .jobs import NOW, insert_job
+from .db import NOW, Database
+from .jobs import insert_job
 from .rows import Button, ButtonAction, DanceVersion, JobKind, PickSource, SegmentStatus, SessionStatus
-from .sessions import new_token
+from .sessions import insert_buttons, new_token
 
 
 class VersionRepo:
@@ -68,14 +68,13 @@ class VersionRepo:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM buttons WHERE session_id = ? AND idx = ? AND action = ?",
                                (session_id, idx, ButtonAction.CHANGE_PICK))
-            await conn.executemany("INSERT INTO buttons (token, session_id, idx, action, value) VALUES (?, ?, ?, ?, ?)",
-                                   [(b.token, b.session_id, b.idx, b.action, b.value) for b in buttons])
+            await insert_buttons(conn, buttons)
         return buttons
 
     async def change_rank(self, session_id: str, idx: int, token: str) -> int:
         """The 1-based rank of a change button among its offer's (they were stored in rank order)."""
         rows = await self.db.fetchall(
-            "SELECT token FROM buttons WHERE session_id = ? AND idx = ? AND action = ? ORDER BY rowid",
+            "SELECT token FROM buttons WHERE session_id = ? AND idx = ? AND action = ? ORDER BY created_at, position",
             (session_id, idx, ButtonAction.CHANGE_PICK))
         tokens = [r["token"] for r in rows]
         return tokens.index(token) + 1 if token in tokens else 0

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .db import Database
-from .jobs import NOW
+from .db import NOW, Database
 from .rows import OPEN_STATUSES, Delivery, PickMode, SegmentStatus, SessionStatus
 
 _OPEN = ", ".join("?" * len(OPEN_STATUSES))

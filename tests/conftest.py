@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.data import OUTPUT, SHARED, in_ci, settings_for, shared
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 
 def pytest_configure(config: pytest.Config) -> None:

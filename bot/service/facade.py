@@ -75,7 +75,7 @@ class ChoreoService:
         # one owner per data dir: a second bot (or the sandbox) on it would steal its jobs
         self._owner = DataDirLock(self.settings.engine.data_dir)
         self._owner.acquire()
-        db = await Database.open(self.settings.engine.db_path)
+        db = await Database.open(self.settings.engine.database, self.settings.engine.media_dir)
         self._engine = EnginePool(self.settings.workers)
         rt = self.rt = Runtime(self.settings, bot, db, self._engine, self._wake)
         requeued = await rt.jobs.requeue_unfinished()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import AsyncContextManager
 
 from telegram import Bot
 
@@ -13,6 +14,7 @@ from storage import Database
 from storage.files import FileCacheRepo
 from storage.inbox import UpdateInbox
 from storage.jobs import JobRepo
+from storage.locks import SessionLocks
 from storage.sessions import SessionRepo
 from storage.versions import VersionRepo
 from storage.votes import VoteRepo
@@ -34,7 +36,7 @@ class Runtime:
     files: FileCacheRepo = field(init=False)
     versions: VersionRepo = field(init=False)
     inbox: UpdateInbox = field(init=False)
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    locks: SessionLocks = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = SessionRepo(self.db)
@@ -43,13 +45,14 @@ class Runtime:
         self.files = FileCacheRepo(self.db)
         self.versions = VersionRepo(self.db)
         self.inbox = UpdateInbox(self.db)
+        self.locks = SessionLocks(self.db)
 
-    def lock(self, session_id: str) -> asyncio.Lock:
-        """One change of a session at a time (a button, a cancel, closing a vote). Held around
-        state changes only, never across engine work or uploads."""
-        return self._locks.setdefault(session_id, asyncio.Lock())
+    def lock(self, session_id: str) -> AsyncContextManager[None]:
+        """One change of a session at a time (a button, a cancel, closing a vote), across every
+        bot process. Held around state changes only, never across engine work or uploads."""
+        return self.locks.hold(session_id)
 
     def session_dir(self, session_id: str) -> Path:
-        path = self.settings.engine.data_dir / "sessions" / session_id
+        path = self.settings.engine.media_dir / "sessions" / session_id
         path.mkdir(parents=True, exist_ok=True)
         return path

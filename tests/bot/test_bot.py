@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
 from choreo_engine.music import features
+from storage import Database
+from tests.support.postgres import copy_sqlite_into
 from tests.support.botproc import alive, children, query, start_bot_process, until
 from tests.support.botkit import bot_settings, button, buttons_of, copy_library, previews, running_bot, song_excerpt, wait
 
@@ -26,12 +29,24 @@ def _final(emu, chat_id):
     return [m for m in emu.bot_messages(chat_id) if m["kind"] == "video" and "dance" in (m.get("caption") or "")]
 
 
-def test_full_flow_by_picks(data_dir, tmp_path):
+@pytest.mark.parametrize("state", ["sqlite", "postgresql"])
+def test_full_flow_by_picks(data_dir, tmp_path, state, request):
+    """The same flow with the bot's state in SQLite (the default) and in PostgreSQL (issue 13;
+    the library's rows copied there from the test library's SQLite, the media left in place)."""
     song = song_excerpt(tmp_path, VIBE_ACE, 16, "mp3")
+    database = data_dir / "choreo.db"
+    if state == "postgresql":
+        database = request.getfixturevalue("postgres_url")
+        asyncio.run(copy_sqlite_into(data_dir / "choreo.db", database, data_dir))
+        (data_dir / "choreo.db").unlink()  # nothing may read the SQLite copy
 
     async def scenario():
         with TelegramEmulator() as emu:
-            async with running_bot(bot_settings(emu, data_dir)):
+            settings = bot_settings(emu, data_dir)
+            if state == "postgresql":
+                settings = dataclasses.replace(settings, engine=dataclasses.replace(
+                    settings.engine, database_url=database, media_root=data_dir))
+            async with running_bot(settings):
                 ann = emu.make_user("Ann", "ann")
                 chat = emu.make_private_chat(ann)
                 emu.send_file(chat, ann, song, kind="audio", mime_type="audio/mpeg")
@@ -60,11 +75,15 @@ def test_full_flow_by_picks(data_dir, tmp_path):
     picked, final, video = asyncio.run(scenario())
     assert picked >= 2
     assert len(video) > 10_000
-    rows = sqlite3.connect(data_dir / "choreo.db").execute(
-        "SELECT status, n_segments FROM sessions").fetchall()
-    assert rows == [("done", picked)]
-    picks = sqlite3.connect(data_dir / "choreo.db").execute("SELECT rank, source, user_id FROM picks").fetchall()
+
+    async def stored(sql: str) -> list[tuple]:
+        async with await Database.open(database, data_dir) as db:
+            return [tuple(r) for r in await db.fetchall(sql)]
+
+    assert asyncio.run(stored("SELECT status, n_segments FROM sessions")) == [("done", picked)]
+    picks = asyncio.run(stored("SELECT rank, source, user_id FROM picks"))
     assert len(picks) == picked and all(r == (2, "user", picks[0][2]) for r in picks)
+    assert (data_dir / "choreo.db").exists() == (state == "sqlite")
 
 
 def test_auto_pick_and_mode_switch(data_dir, tmp_path):

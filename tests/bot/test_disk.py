@@ -20,11 +20,18 @@ import pytest
 
 from bot.sandbox.emulator import TelegramEmulator
 from storage import Database
+from storage.db import PassingDatabaseError
 from storage.retention import is_disk_full
 from tests.support.botkit import bot_settings, button, copy_library, previews, running_bot, song_excerpt, wait
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
 DAY = 86400.0
+
+
+async def in_transaction(db: Database) -> bool:
+    """Whether the process's SQLite connection was left inside a transaction."""
+    async with db.exclusive() as conn:
+        return (await conn.conn.get_raw_connection()).driver_connection.in_transaction
 
 
 def _db(data_dir: Path) -> sqlite3.Connection:
@@ -232,13 +239,15 @@ def test_a_full_database_rolls_back_and_takes_the_next_write(tmp_path):
             async with db.transaction() as conn:
                 await conn.execute("CREATE TABLE blobs (b BLOB)")
             pages, = await db.fetchone("PRAGMA page_count")
-            await db.conn.execute(f"PRAGMA max_page_count = {pages + 4}")
-            with pytest.raises(sqlite3.Error) as caught:
+            async with db.exclusive() as conn:  # the process's one SQLite connection
+                await conn.execute(f"PRAGMA max_page_count = {pages + 4}")
+            with pytest.raises(PassingDatabaseError) as caught:
                 async with db.transaction() as conn:
                     for _ in range(20):
                         await conn.execute("INSERT INTO blobs VALUES (randomblob(4000))")
-            assert is_disk_full(caught.value) and not db.conn.in_transaction
-            await db.conn.execute("PRAGMA max_page_count = 1000000")
+            assert is_disk_full(caught.value) and not await in_transaction(db)
+            async with db.exclusive() as conn:
+                await conn.execute("PRAGMA max_page_count = 1000000")
             async with db.transaction() as conn:
                 await conn.execute("INSERT INTO blobs VALUES (randomblob(4000))")
             return (await db.fetchone("SELECT COUNT(*) FROM blobs"))[0]
@@ -258,11 +267,11 @@ def test_a_commit_on_a_full_disk_leaves_no_transaction_open(small_disk):
             async with db.transaction() as conn:
                 await conn.execute("CREATE TABLE blobs (b BLOB)")
             fill(filler)
-            with pytest.raises(sqlite3.Error) as caught:
+            with pytest.raises(PassingDatabaseError) as caught:
                 async with db.transaction() as conn:
                     for _ in range(50):
                         await conn.execute("INSERT INTO blobs VALUES (randomblob(4000))")
-            assert is_disk_full(caught.value) and not db.conn.in_transaction
+            assert is_disk_full(caught.value) and not await in_transaction(db)
             filler.unlink()
             async with db.transaction() as conn:
                 await conn.execute("INSERT INTO blobs VALUES (randomblob(4000))")

@@ -9,6 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
+from sqlalchemy.exc import IntegrityError
 
 from bot.admin import library as library_admin
 from choreo_engine.dance import library as engine_library
@@ -150,7 +151,7 @@ def test_failed_write_rolls_back_everything(library_settings, empty_settings, tm
         db = await Database.open(empty_settings.db_path)
         try:
             repo = StoredLibrary(db)
-            with pytest.raises(sqlite3.IntegrityError):
+            with pytest.raises(IntegrityError):
                 await repo.add_clip(ingested)
             assert await repo.count_segments() == 0
             assert not await repo.has_clip("f" * 64)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
 from pathlib import Path
 
@@ -52,7 +51,7 @@ class Sessions:
                                              language="en", song_name="song", song_file_id="f", song_unique_id="u",
                                              song_duration=30.0, source_message_id=1)
         await self.jobs.finish(job_id)
-        folder = self.db.data_dir / "sessions" / sid
+        folder = self.db.media_dir / "sessions" / sid
         await self.repo.set_status(sid, SessionStatus.ANALYSING)  # an analysis is stored only while analysing
         await self.repo.store_analysis(sid, {"segments": [{}] * segments}, np.zeros((segments, 4)),
                                        str(folder / "song.mp3"), "t")
@@ -68,9 +67,9 @@ class Sessions:
         return folder
 
 
-def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path):
+def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path, database):
     async def scenario():
-        async with await Database.open(tmp_path / "data" / "choreo.db") as db:
+        async with await database.open() as db:
             s = Sessions(db)
             done_old = await s.make(SessionStatus.DONE, 3 * DAY, {"song.mp3": 5000, "dance-clips.mp4": 9000,
                                                                    "sheet.png": 500, PREVIEW_NAME.format(1): 2000})
@@ -112,24 +111,24 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path):
             assert report.removed == {"expired_done": 1, "expired_failed": 1, "orphan_folders": 1,
                                       "temporary_files": 2, "sent_previews": 2, "old_indexes": 2}
             assert report.freed_bytes >= 5000 + 9000 + 500 + 2000 + 1000 + 3000 + 2000 + 2000
-            # and the WAL was folded back into the database
             assert report.bytes_after <= report.bytes_before - report.freed_bytes
-            assert (tmp_path / "data" / "choreo.db-wal").stat().st_size == 0
-            return failed_ancient.name, done_ancient.name, done_old.name
+            if database.dialect == "sqlite":  # and the WAL was folded back into the database
+                assert (tmp_path / "data" / "choreo.db-wal").stat().st_size == 0
+            failed_id, done_id, done_old_id = failed_ancient.name, done_ancient.name, done_old.name
+            statuses = dict(await db.fetchall("SELECT id, status FROM sessions"))
+            assert failed_id not in statuses  # the whole failed session went
+            assert statuses[done_id] == "done" and statuses[done_old_id] == "done"  # /history still lists them
+            count = lambda sql, *params: db.fetchone(f"SELECT COUNT(*) FROM {sql}", params)
+            assert (await count("candidates WHERE session_id = ?", done_id))[0] == 0
+            assert (await count("results WHERE session_id = ?", done_id))[0] == 1
+            assert (await count("jobs WHERE session_id IN (?, ?)", failed_id, done_id))[0] == 0
 
-    failed_id, done_id, done_old_id = asyncio.run(scenario())
-    con = sqlite3.connect(tmp_path / "data" / "choreo.db")
-    statuses = dict(con.execute("SELECT id, status FROM sessions").fetchall())
-    assert failed_id not in statuses  # the whole failed session went
-    assert statuses[done_id] == "done" and statuses[done_old_id] == "done"  # /history still lists them
-    assert con.execute("SELECT COUNT(*) FROM candidates WHERE session_id = ?", (done_id,)).fetchone()[0] == 0
-    assert con.execute("SELECT COUNT(*) FROM results WHERE session_id = ?", (done_id,)).fetchone()[0] == 1
-    assert con.execute("SELECT COUNT(*) FROM jobs WHERE session_id IN (?, ?)", (failed_id, done_id)).fetchone()[0] == 0
+    asyncio.run(scenario())
 
 
-def test_budget_evicts_the_oldest_finished_first(tmp_path):
+def test_budget_evicts_the_oldest_finished_first(tmp_path, database):
     async def scenario():
-        async with await Database.open(tmp_path / "data" / "choreo.db") as db:
+        async with await database.open() as db:
             s = Sessions(db)
             opened = await s.make(SessionStatus.CHOOSING, files={"song.mp3": 1 << 20})  # open: never evicted
             done = [await s.make(SessionStatus.DONE if i % 2 else SessionStatus.CANCELLED, (5 - i) * HOUR,
@@ -151,15 +150,16 @@ def test_budget_evicts_the_oldest_finished_first(tmp_path):
     asyncio.run(scenario())
 
 
-def test_clean_orphans_spares_young_and_temporary_files(tmp_path):
+def test_clean_orphans_spares_young_and_temporary_files(tmp_path, database):
     """Another process may be writing a library file (a temporary name, then a rename, then the
     commit); only files unreferenced and unchanged for the grace period go."""
 
     async def scenario():
-        async with await Database.open(tmp_path / "data" / "choreo.db") as db:
+        async with await database.open() as db:
             repo = ClipRepo(db)
-            await db.conn.execute(
-                """INSERT INTO clips (source_sha256, name, kind, duration, fps, width, height, tempo, video_file,
+            async with db.transaction() as conn:
+                await conn.execute(
+                    """INSERT INTO clips (source_sha256, name, kind, duration, fps, width, height, tempo, video_file,
                                       poses_file, pose_source, detection_rate)
                    VALUES ('s', 'c', 'video', 1, 25, 64, 64, 120, 'videos/used.mp4', 'poses/used.npz', 'mediapipe', 1)""")
             used = [write(repo.videos_dir / "used.mp4"), write(repo.poses_dir / "used.npz")]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from pathlib import Path
 from typing import Any
+
+from choreo_engine.settings import Settings
 
 from ..emulator import TelegramEmulator
 from .bot_runner import BotRunner
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 _EMULATOR_FILE_ID = "[a-z]*-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9][0-9][0-9][0-9][0-9]"
 
 
-async def forget_sandbox_run(db_path: Path, chat_ids: list[int]) -> tuple[int, int]:
+async def forget_sandbox_run(engine_settings: Settings, chat_ids: list[int]) -> tuple[int, int]:
     """What the bot remembers of a sandbox run that no emulator will know again.
 
     The emulator's chats start empty on every run (same chat ids, message ids from 1), and its
@@ -34,7 +35,7 @@ async def forget_sandbox_run(db_path: Path, chat_ids: list[int]) -> tuple[int, i
     from storage.files import FileCacheRepo
     from storage.sessions import SessionRepo
 
-    db = await Database.open(db_path)
+    db = await Database.open(engine_settings.database, engine_settings.media_dir)
     try:
         repo = SessionRepo(db)
         closed = 0
@@ -149,7 +150,7 @@ class Sandbox:
             self.hub.publish({"type": "member", "chat_id": event["chat_id"], "status": event["status"]})
 
     async def _forget_previous_run(self) -> None:
-        closed, dropped = await forget_sandbox_run(self.base_settings.engine.db_path,
+        closed, dropped = await forget_sandbox_run(self.base_settings.engine,
                                                    [self.private["id"], self.group["id"]])
         if closed or dropped:
             log.info("sandbox: closed %d open session(s), forgot %d emulator file id(s)", closed, dropped)
