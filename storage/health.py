@@ -7,11 +7,11 @@ from pathlib import Path
 from .db import Database
 
 
-async def database_answers(target: str | Path) -> int:
-    """Open ``target`` (a SQLite path or a database URL), ask it its schema version, close it.
+async def database_answers(target: str | Path) -> str | None:
+    """Open ``target`` (a SQLite path or a database URL), ask it its schema revision (Alembic's), close it.
     Raises whatever the driver raises when the database cannot be reached."""
     db = await Database.open(target)
     try:
-        return await db.schema_version()
+        return await db.revision()
     finally:
         await db.close()
