@@ -38,7 +38,7 @@ _loaded: dict[str, LoadedLibrary] = {}
 
 
 async def _load(settings: Settings) -> tuple[Library, int]:
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.database)
     try:
         repo = StoredLibrary(db)
         await repo.refresh_descriptors(settings.descriptor)
@@ -48,7 +48,7 @@ async def _load(settings: Settings) -> tuple[Library, int]:
 
 
 async def _version(settings: Settings) -> int:
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.database)
     try:
         return await StoredLibrary(db).version()
     finally:
@@ -58,7 +58,7 @@ async def _version(settings: Settings) -> int:
 def loaded_library(settings: Settings | None = None) -> LoadedLibrary:
     """The library, its fitted index and a planner (sync; for worker processes and the CLI)."""
     settings = settings or Settings.from_env()
-    key = str(settings.db_path.resolve())
+    key = str(settings.database)
     version = asyncio.run(_version(settings))
     cached = _loaded.get(key)
     if cached is not None and cached.version == version and cached.descriptor == settings.descriptor:
@@ -82,7 +82,7 @@ def loaded_library(settings: Settings | None = None) -> LoadedLibrary:
 
 
 async def _load_segments(settings: Settings, segment_ids: list[int]) -> Library:
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.database)
     try:
         return await StoredLibrary(db).load_segments(segment_ids)
     finally:

@@ -306,6 +306,16 @@ def cmd_bot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for the bot's engine work (needs CHOREO_BROKER_URL)."""
+    from bot.config import BotSettings
+    from bot.tasks import run_worker
+
+    settings = BotSettings.from_env()
+    run_worker(settings, concurrency=args.concurrency or settings.workers, name=args.name, loglevel=args.loglevel)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``make run``: the bot when a token is set, otherwise the best offline experience."""
     from bot.config import BotSettings
@@ -399,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bot", help="run the Telegram bot (long polling)")
     p.set_defaults(func=cmd_bot)
+    p = sub.add_parser("worker", help="a Celery worker for the bot's engine work (CHOREO_BROKER_URL), any machine")
+    p.add_argument("--concurrency", type=int, default=0, help="engine processes (default: CHOREO_WORKERS)")
+    p.add_argument("--name", default=None, help="worker name (default: choreo-<pid>)")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(func=cmd_worker)
     p = sub.add_parser("run", help="what `make run` does: the bot with a token, else the offline demo")
     p.set_defaults(func=cmd_run)
 

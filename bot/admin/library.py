@@ -104,7 +104,7 @@ class StoredLibrary:
 
 async def open_library(settings: Settings | None = None) -> tuple[Database, StoredLibrary]:
     settings = settings or Settings.from_env()
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.database)
     repo = StoredLibrary(db)
     await repo.clips.clean_orphans()
     return db, repo

@@ -75,8 +75,13 @@ class ChoreoService:
         # one owner per data dir: a second bot (or the sandbox) on it would steal its jobs
         self._owner = DataDirLock(self.settings.engine.data_dir)
         self._owner.acquire()
-        db = await Database.open(self.settings.engine.db_path)
-        self._engine = EnginePool(self.settings.workers)
+        db = await Database.open(self.settings.engine.database)
+        if self.settings.broker_url:  # engine work on `choreo worker` processes (Celery imported only then)
+            from ..tasks import CeleryEnginePool
+
+            self._engine = CeleryEnginePool(self.settings)
+        else:
+            self._engine = EnginePool(self.settings.workers)
         rt = self.rt = Runtime(self.settings, bot, db, self._engine, self._wake)
         requeued = await rt.jobs.requeue_unfinished()
         if requeued:

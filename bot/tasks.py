@@ -1,0 +1,166 @@
+"""Engine work as Celery tasks over Redis, for running past one machine (``CHOREO_BROKER_URL``).
+
+One task, ``choreo.engine``, runs one of :mod:`bot.worker`'s entry points by name; what a job does
+stays in the stages and ``bot.worker`` (one code path), only the dispatch differs from the
+in-process :class:`bot.service.jobs.EnginePool`. :class:`CeleryEnginePool` has that pool's
+interface (start / run / shutdown / worker_pids), so the service picks one or the other by
+``broker_url`` alone. ``choreo worker`` consumes the tasks (:func:`run_worker`).
+
+Delivery: tasks are acknowledged late and rejected back to the queue when their worker process
+dies (``acks_late``, ``reject_on_worker_lost``); a task whose whole worker was SIGKILLed stays
+unacknowledged in Redis and is handed to another worker once ``visibility_timeout`` has passed,
+which is kept longer than the task's time limit so a task still running is never handed out twice.
+Each worker reserves one task at a time (``worker_prefetch_multiplier=1``). A re-delivered task
+writes the same files (their paths are named by the caller; the engine writes through a temporary
+name and renames) and returns to the same task id, so the bot, which records every send, sends
+nothing twice.
+
+Priorities: one queue with Redis priority steps (kombu polls the step lists in order, 0 first):
+a tap's next preview, the auto path and renders (:data:`URGENT`) before new songs' analyses
+(:data:`BULK`).
+
+Serialization is pickle, both ways: the arguments hold engine ``Settings`` dataclasses and numpy
+arrays, and the engine's errors must come back as themselves for the bot to word them. That is
+safe only between our own processes: the broker must not be reachable by anyone else (anyone who
+can write to it can run code in the workers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, Callable
+
+from celery import Celery
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from storage.db import PassingDatabaseError
+
+from . import worker
+from .config import BotSettings
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "choreo.engine"
+QUEUE = "choreo"
+URGENT, BULK = 0, 6  # Redis priority steps: 0 is served first
+PRIORITY_STEPS = [0, 3, 6, 9]
+RESULT_POLL_SECONDS = 0.1  # how often the bot looks for a task's result
+# failures of the surroundings, not of the job: tried again with back-off (at most RETRIES times)
+TRANSIENT = (PassingDatabaseError, ConnectionError, RedisConnectionError)
+RETRIES = 3
+
+# bot.worker's entry points a task may run, by name, with their priority
+ENTRY_POINTS: dict[str, tuple[Callable[..., Any], int]] = {
+    fn.__name__: (fn, priority) for fn, priority in (
+        (worker.analyse, BULK), (worker.first_offer, BULK), (worker.describe, BULK),
+        (worker.offer, URGENT), (worker.change_offer, URGENT), (worker.auto_rest, URGENT),
+        (worker.render_result, URGENT), (worker.practice_video, URGENT), (worker.export_poses, URGENT),
+        (worker.warm_up, URGENT),
+    )
+}
+
+
+class BrokerUnreachable(ConnectionError):
+    """The broker did not take the task: a passing failure (the job is queued again)."""
+
+
+def visibility_timeout(settings: BotSettings) -> float:
+    """Seconds before an unacknowledged task (its worker gone) goes to another worker: the
+    setting, or the task time limit and five minutes; never within the time limit."""
+    limit = settings.task_time_limit_seconds
+    chosen = settings.broker_visibility_timeout_seconds or limit + 300
+    return max(chosen, limit + 1)
+
+
+def celery_app(settings: BotSettings) -> Celery:
+    """The Celery app for ``settings.broker_url`` (results kept in the same Redis)."""
+    app = Celery("choreo", broker=settings.broker_url, backend=settings.broker_url, set_as_current=False)
+    timeout = visibility_timeout(settings)
+    restore_every = max(1, min(10, int(timeout // 6)))  # a dead worker's task waits ≤ timeout + this
+    transport = {"visibility_timeout": timeout, "priority_steps": PRIORITY_STEPS, "queue_order_strategy": "priority",
+                 "unacked_restore_interval": restore_every, "unacked_restore_throttle": 1}
+    app.conf.update(
+        task_serializer="pickle", result_serializer="pickle", accept_content=["pickle"],
+        result_accept_content=["pickle"], task_acks_late=True, task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1, task_time_limit=settings.task_time_limit_seconds,
+        task_default_queue=QUEUE, task_default_priority=BULK, broker_transport_options=transport,
+        result_backend_transport_options=transport, result_expires=24 * 3600,
+        broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+        worker_proc_alive_timeout=120,  # a fresh pool process may wait on the numba cache lock
+    )
+    app.task(name=TASK_NAME, bind=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
+             retry_jitter=True, max_retries=RETRIES)(_run_entry_point)
+    return app
+
+
+def _run_entry_point(task, name: str, args: tuple) -> Any:
+    """Worker side: one ``bot.worker`` function (only those in :data:`ENTRY_POINTS`)."""
+    if name not in ENTRY_POINTS:
+        raise ValueError(f"not an engine entry point: {name!r}")
+    return ENTRY_POINTS[name][0](*args)
+
+
+class CeleryEnginePool:
+    """The bot's side: :class:`bot.service.jobs.EnginePool`'s interface over Celery tasks."""
+
+    def __init__(self, settings: BotSettings) -> None:
+        self.settings = settings
+        self.app = celery_app(settings)
+        self.replaced = 0  # the in-process pool's count of replaced pools; workers here replace themselves
+
+    def start(self, engine_settings) -> None:
+        """The workers warm themselves up (``choreo worker``); nothing to start on the bot's side."""
+
+    def _send(self, name: str, args: tuple):
+        try:
+            return self.app.send_task(TASK_NAME, args=(name, args), priority=ENTRY_POINTS[name][1], queue=QUEUE)
+        except (BrokerError, RedisConnectionError) as exc:
+            raise BrokerUnreachable(f"the broker did not take {name}: {exc}") from exc
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        result = await asyncio.to_thread(self._send, fn.__name__, args)
+        try:
+            while True:
+                try:
+                    state = await asyncio.to_thread(lambda: result.state)
+                except RedisConnectionError as exc:
+                    raise BrokerUnreachable(f"the result of {fn.__name__} is out of reach: {exc}") from exc
+                if state == "SUCCESS":
+                    value = result.result
+                    break
+                if state == "FAILURE":
+                    error = result.result
+                    raise error if isinstance(error, BaseException) else RuntimeError(repr(error))
+                await asyncio.sleep(RESULT_POLL_SECONDS)
+        except asyncio.CancelledError:
+            # abandoned (the job's deadline, or the bot stopping): a task not yet started is
+            # dropped; one running finishes on its worker and its result simply expires
+            await asyncio.shield(asyncio.to_thread(result.revoke))
+            raise
+        await asyncio.to_thread(result.forget)
+        return value
+
+    def worker_pids(self) -> list[int]:
+        """The pool processes of every worker that answers within a second."""
+        stats = self.app.control.inspect(timeout=1.0).stats() or {}
+        return [pid for s in stats.values() for pid in s.get("pool", {}).get("processes", [])]
+
+    def shutdown(self) -> None:
+        self.app.close()
+
+
+def run_worker(settings: BotSettings, concurrency: int, name: str | None = None, loglevel: str = "INFO") -> None:
+    """``choreo worker``: consume engine tasks until stopped. The library is loaded (and numba's
+    code compiled) once here, before the pool forks, so every pool process starts warm."""
+    if not settings.broker_url:
+        raise SystemExit("choreo worker: set CHOREO_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    loaded = worker.warm_up(settings.engine)
+    log.info("choreo worker: %d library segments loaded", loaded)
+    app = celery_app(settings)
+    argv = ["worker", f"--concurrency={concurrency}", f"--queues={QUEUE}", f"--loglevel={loglevel}",
+            "--pool=prefork", "--without-gossip", "--without-mingle"]
+    argv.append(f"--hostname={name or 'choreo'}-{os.getpid()}@%h")
+    app.worker_main(argv)
