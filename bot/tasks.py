@@ -114,14 +114,16 @@ class CeleryEnginePool:
     def start(self, engine_settings) -> None:
         """The workers warm themselves up (``choreo worker``); nothing to start on the bot's side."""
 
-    def _send(self, name: str, args: tuple):
+    def send(self, fn: Callable[..., Any], *args: Any):
+        """Queue ``fn(*args)`` at its priority; its Celery ``AsyncResult``."""
+        name = fn.__name__
         try:
             return self.app.send_task(TASK_NAME, args=(name, args), priority=ENTRY_POINTS[name][1], queue=QUEUE)
         except (BrokerError, RedisConnectionError) as exc:
             raise BrokerUnreachable(f"the broker did not take {name}: {exc}") from exc
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        result = await asyncio.to_thread(self._send, fn.__name__, args)
+        result = await asyncio.to_thread(self.send, fn, *args)
         try:
             while True:
                 try:
