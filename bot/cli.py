@@ -282,6 +282,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             keep_done_hours=s.keep_done_hours, keep_failed_hours=s.keep_failed_hours,
             keep_cancelled_hours=s.keep_cancelled_hours, keep_rows_days=s.keep_rows_days,
             sweep_minutes=args.sweep_minutes or s.sweep_minutes, seed=args.seed))
+    elif args.what == "scale":
+        from bot.bench_scale import bench_scale
+
+        _print_json(bench_scale(songs=args.dances, song_seconds=args.song_seconds))
     elif args.what in ("library", "plan", "bot"):
         from bot import bench
 
@@ -423,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest",
+                                      "scale"])
     p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
@@ -436,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep-minutes", type=float, default=0, help="soak: sweep interval (default: CHOREO_SWEEP_MINUTES)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-timing", action="store_true", help="plan: only the choreography metrics, no planning times")
+    p.add_argument("--dances", type=int, default=6, help="scale: songs danced at once per configuration")
+    p.add_argument("--song-seconds", type=float, default=30.0, help="scale: length of each song")
     p.set_defaults(func=cmd_bench)
     return parser
 
