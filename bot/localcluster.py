@@ -97,9 +97,10 @@ def start_worker(folder: Path, name: str, env: dict[str, str], concurrency: int 
 
 
 def worker_ready(folder: Path) -> bool:
-    """The worker in ``folder`` has loaded the library and consumes tasks."""
+    """The worker in ``folder`` consumes tasks and a pool process of it has loaded the library."""
     log = folder / "worker.log"
-    return log.exists() and " ready." in log.read_text(errors="replace")
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return " ready." in text and "library segments loaded" in text
 
 
 def wait_worker_ready(proc: subprocess.Popen, folder: Path, timeout: float = 120.0) -> None:

@@ -28,14 +28,17 @@ can write to it can run code in the workers).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from typing import Any, Callable
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from choreo_engine.settings import Settings
 from storage.db import PassingDatabaseError
 
 from . import worker
@@ -88,8 +91,8 @@ def celery_app(settings: BotSettings) -> Celery:
         worker_prefetch_multiplier=1, task_time_limit=settings.task_time_limit_seconds,
         task_default_queue=QUEUE, task_default_priority=BULK, broker_transport_options=transport,
         result_backend_transport_options=transport, result_expires=24 * 3600,
-        broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
-        worker_proc_alive_timeout=120,  # a fresh pool process may wait on the numba cache lock
+        broker_connection_retry_on_startup=True,
+        worker_proc_alive_timeout=180,  # a fresh pool process warms up (numba cache lock, library, index) first
     )
     app.task(name=TASK_NAME, bind=True, autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60,
              retry_jitter=True, max_retries=RETRIES)(_run_entry_point)
@@ -100,7 +103,13 @@ def _run_entry_point(task, name: str, args: tuple) -> Any:
     """Worker side: one ``bot.worker`` function (only those in :data:`ENTRY_POINTS`)."""
     if name not in ENTRY_POINTS:
         raise ValueError(f"not an engine entry point: {name!r}")
-    return ENTRY_POINTS[name][0](*args)
+    return ENTRY_POINTS[name][0](*(on_this_machine(a) if isinstance(a, Settings) else a for a in args))
+
+
+def on_this_machine(sent: Settings) -> Settings:
+    """The bot's engine settings with this worker's own data dir (``CHOREO_DATA_DIR``) for what it
+    may cache (the fitted music index); the media root and the database stay the bot's."""
+    return dataclasses.replace(sent, data_dir=Settings.from_env().data_dir, media_root=sent.media_dir, database_url=str(sent.database))
 
 
 class CeleryEnginePool:
@@ -154,13 +163,18 @@ class CeleryEnginePool:
         self.app.close()
 
 
+def _warm_pool_process(**_: Any) -> None:
+    """Each pool process compiles numba's code and loads the library itself, after the fork: a
+    parent that had run OpenMP code (KMeans fitting the music index) leaves its forked children
+    hanging the next time they fit one (seen here: a task stuck until its time limit)."""
+    log.info("choreo worker process %d: %d library segments loaded", os.getpid(), worker.warm_up(Settings.from_env()))
+
+
 def run_worker(settings: BotSettings, concurrency: int, name: str | None = None, loglevel: str = "INFO") -> None:
-    """``choreo worker``: consume engine tasks until stopped. The library is loaded (and numba's
-    code compiled) once here, before the pool forks, so every pool process starts warm."""
+    """``choreo worker``: consume engine tasks until stopped; each pool process warms up first."""
     if not settings.broker_url:
         raise SystemExit("choreo worker: set CHOREO_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
-    loaded = worker.warm_up(settings.engine)
-    log.info("choreo worker: %d library segments loaded", loaded)
+    worker_process_init.connect(_warm_pool_process, weak=False)
     app = celery_app(settings)
     argv = ["worker", f"--concurrency={concurrency}", f"--queues={QUEUE}", f"--loglevel={loglevel}",
             "--pool=prefork", "--without-gossip", "--without-mingle"]

@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from bot.localcluster import start_worker, wait_worker_ready
 from bot.sandbox.emulator import TelegramEmulator
 from tests.support.botkit import button, copy_library, previews, wait
 from tests.support.botproc import kill_group, query, start_bot_process
-from tests.support.data import PROJECT_ROOT, ffmpeg, shared
+from tests.support.data import ffmpeg, shared
 from tests.support.redis_server import redis_server  # noqa: F401 - the session fixture
 
 SONG_SECONDS = 9  # two 8-beat parts
@@ -69,24 +68,14 @@ class Cluster:
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start_worker(self, name: str) -> subprocess.Popen:
-        folder = self.home / name
-        folder.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **self.env, "CHOREO_DATA_DIR": str(folder / "data")}
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--concurrency", "1", "--name", name],
-                                env=env, cwd=folder, stdout=open(folder / "worker.log", "ab"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        self.workers[name] = proc
-        return proc
+        self.workers[name] = start_worker(self.home / name, name, self.env)
+        return self.workers[name]
 
     def worker_log(self, name: str) -> str:
         return (self.home / name / "worker.log").read_text(errors="replace")
 
     async def worker_ready(self, name: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while " ready." not in self.worker_log(name):
-            assert self.workers[name].poll() is None, f"worker {name} ended:\n{self.worker_log(name)[-3000:]}"
-            assert time.monotonic() < deadline, f"worker {name} not ready in {START_TIMEOUT} s"
-            await asyncio.sleep(0.2)
+        await asyncio.to_thread(wait_worker_ready, self.workers[name], self.home / name, START_TIMEOUT)
 
     def start_bot(self) -> None:
         folder = self.home / "bot"
@@ -120,8 +109,7 @@ class Cluster:
 def cluster(media, database_url, redis_server, tmp_path_factory):  # noqa: F811 - the fixture above
     env = {"CHOREO_BROKER_URL": redis_server.url(1), "CHOREO_MEDIA_DIR": str(media),
            "CHOREO_DATABASE_URL": database_url, "CHOREO_TASK_TIME_LIMIT": str(TIME_LIMIT),
-           "CHOREO_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY),
-           "C_FORCE_ROOT": "1"}  # Celery refuses pickle as root without it (CI containers run as root)
+           "CHOREO_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY)}
     with TelegramEmulator() as emu:
         cluster = Cluster(emu, media, tmp_path_factory.mktemp("machines"), env)
         try:
@@ -206,6 +194,12 @@ def test_twelve_songs_on_two_workers_one_killed_mid_render(cluster, tmp_path, ou
     # every song: one dance, delivered once; every session done
     assert {name: len(_finals(cluster.emu, chat_id, name)) for chat_id, name in sent} == {n: 1 for _, n in sent}
     assert cluster.sessions("SELECT status, COUNT(*) FROM sessions GROUP BY status") == [("done", USERS * SONGS_EACH)]
+    # every file a session has is under the media root; no process kept one in its own directory
+    paths = [p for (p,) in cluster.sessions("""SELECT song_path FROM sessions UNION ALL SELECT video_path FROM results
+                                                UNION ALL SELECT sheet_path FROM results
+                                                UNION ALL SELECT video_path FROM dance_versions""") if p]
+    assert len(paths) >= 4 * USERS * SONGS_EACH and all(Path(p).is_relative_to(cluster.media) for p in paths)
+    assert [p for p in cluster.home.rglob("*") if p.suffix in (".mp3", ".mp4", ".png") or p.name == "sessions"] == []
     # the render of the dead worker finished on the other one
     assert re.search(rf"Task choreo\.engine\[{task_id}\] succeeded", cluster.worker_log(survivor)), \
         f"task {task_id} did not finish on {survivor}"
@@ -243,3 +237,43 @@ def test_bot_killed_mid_session_resumes(cluster, tmp_path):
     picks = cluster.sessions("""SELECT p.idx, p.rank, p.source FROM picks p JOIN sessions s ON s.id = p.session_id
                                 WHERE s.song_name = 'resume.mp3' ORDER BY p.idx""")
     assert picks[0] == (0, 1, "user") and all(source == "auto" for _, _, source in picks[1:]), picks
+
+
+def test_workers_notice_a_library_change_without_a_restart(cluster, tmp_path):
+    """A clip removed from the library (its version in the database moves) while the workers run:
+    the next dance leaves it out, danced by the same worker processes, with the index refitted."""
+    from bot.admin.library import remove_clip
+    from tests.support.data import settings_for
+
+    emu = cluster.emu
+    song = _song(tmp_path, TRACKS[2], 20, seconds=16)
+    pids = {name: proc.pid for name, proc in cluster.workers.items()}
+    user = emu.make_user("Lib", "lib")
+    chat = emu.make_private_chat(user)
+    clip_of_segment = dict(cluster.sessions("SELECT id, clip_id FROM library_segments"))
+
+    def clips_danced(name: str) -> list[int]:
+        rows = cluster.sessions("""SELECT p.library_segment_id FROM picks p JOIN sessions s ON s.id = p.session_id
+                                   WHERE s.song_name = ? ORDER BY p.idx""", (name,))
+        return [clip_of_segment[segment_id] for (segment_id,) in rows]
+
+    async def dance(name: str) -> None:
+        emu.send_file(chat, user, song, kind="document", mime_type="audio/mpeg", file_name=name)
+        await wait(emu, lambda e: _finals(e, chat["id"], name), 90)
+
+    async def scenario():
+        await cluster.bot_ready()
+        emu.send_text(chat, user, "/mode auto")
+        await wait(emu, lambda e: e.bot_messages(chat["id"]), 30)
+        await dance("before.mp3")
+        removed = clips_danced("before.mp3")[0]
+        assert await remove_clip(str(removed), settings_for(cluster.media)) is not None
+        await dance("after.mp3")
+        return removed
+
+    removed = asyncio.run(scenario())
+    version = int(cluster.sessions("SELECT value FROM meta WHERE key = 'library_version'")[0][0])
+    assert removed in clips_danced("before.mp3") and removed not in clips_danced("after.mp3")
+    assert {name: proc.pid for name, proc in cluster.workers.items() if proc.poll() is None} == pids
+    refitted = [p for p in cluster.home.glob("w*/data/index/*.pkl") if f"-v{version}-" in p.name]
+    assert refitted, f"no worker refitted its index for library version {version}"
