@@ -109,7 +109,8 @@ def _run_entry_point(task, name: str, args: tuple) -> Any:
 def on_this_machine(sent: Settings) -> Settings:
     """The bot's engine settings with this worker's own data dir (``CHOREO_DATA_DIR``) for what it
     may cache (the fitted music index); the media root and the database stay the bot's."""
-    return dataclasses.replace(sent, data_dir=Settings.from_env().data_dir, media_root=sent.media_dir, database_url=str(sent.database))
+    return dataclasses.replace(sent, data_dir=Settings.from_env().data_dir, media_root=sent.media_dir,
+                               database_url=str(sent.database))
 
 
 class CeleryEnginePool:
