@@ -50,7 +50,9 @@ TASK_NAME = "choreo.engine"
 QUEUE = "choreo"
 URGENT, BULK = 0, 6  # Redis priority steps: 0 is served first
 PRIORITY_STEPS = [0, 3, 6, 9]
-RESULT_POLL_SECONDS = 0.1  # how often the bot looks for a task's result
+# the bot looks for a task's result after 5 ms, then twice as long each time up to 0.1 s: a short
+# job (the auto path) is not held back by the polling, a render costs the broker 10 looks a second
+FIRST_POLL_SECONDS, RESULT_POLL_SECONDS = 0.005, 0.1
 # failures of the surroundings, not of the job: tried again with back-off (at most RETRIES times)
 TRANSIENT = (PassingDatabaseError, ConnectionError, RedisConnectionError)
 RETRIES = 3
@@ -134,6 +136,7 @@ class CeleryEnginePool:
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         result = await asyncio.to_thread(self.send, fn, *args)
+        pause = FIRST_POLL_SECONDS
         try:
             while True:
                 try:
@@ -146,7 +149,8 @@ class CeleryEnginePool:
                 if state == "FAILURE":
                     error = result.result
                     raise error if isinstance(error, BaseException) else RuntimeError(repr(error))
-                await asyncio.sleep(RESULT_POLL_SECONDS)
+                await asyncio.sleep(pause)
+                pause = min(RESULT_POLL_SECONDS, pause * 2)
         except asyncio.CancelledError:
             # abandoned (the job's deadline, or the bot stopping): a task not yet started is
             # dropped; one running finishes on its worker and its result simply expires
