@@ -283,6 +283,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             keep_done_hours=s.keep_done_hours, keep_failed_hours=s.keep_failed_hours,
             keep_cancelled_hours=s.keep_cancelled_hours, keep_rows_days=s.keep_rows_days,
             sweep_minutes=args.sweep_minutes or s.sweep_minutes, seed=args.seed))
+    elif args.what == "scale":
+        from bot.bench_scale import bench_scale
+
+        _print_json(bench_scale(songs=args.dances, song_seconds=args.song_seconds))
     elif args.what in ("library", "plan", "bot"):
         from bot import bench
 
@@ -304,6 +308,16 @@ def cmd_bot(args: argparse.Namespace) -> int:
     from bot import app
 
     app.run()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for the bot's engine work (needs CHOREO_BROKER_URL)."""
+    from bot.config import BotSettings
+    from bot.tasks import run_worker
+
+    settings = BotSettings.from_env()
+    run_worker(settings, concurrency=args.concurrency or settings.workers, name=args.name, loglevel=args.loglevel)
     return 0
 
 
@@ -422,6 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bot", help="run the Telegram bot (long polling)")
     p.set_defaults(func=cmd_bot)
+    p = sub.add_parser("worker", help="a Celery worker for the bot's engine work (CHOREO_BROKER_URL), any machine")
+    p.add_argument("--concurrency", type=int, default=0, help="engine processes (default: CHOREO_WORKERS)")
+    p.add_argument("--name", default=None, help="worker name (default: choreo-<pid>)")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(func=cmd_worker)
     p = sub.add_parser("run", help="what `make run` does: the bot with a token, else the offline demo")
     p.set_defaults(func=cmd_run)
 
@@ -439,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
-    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest"])
+    p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest",
+                                      "scale"])
     p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)
@@ -452,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep-minutes", type=float, default=0, help="soak: sweep interval (default: CHOREO_SWEEP_MINUTES)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-timing", action="store_true", help="plan: only the choreography metrics, no planning times")
+    p.add_argument("--dances", type=int, default=6, help="scale: songs danced at once per configuration")
+    p.add_argument("--song-seconds", type=float, default=30.0, help="scale: length of each song")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -45,6 +45,10 @@ class BotSettings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str = ""
+    # Celery workers (bot.tasks): a task's hard time limit, and how long Redis keeps a task of a
+    # dead worker before handing it to another (0: the time limit and five minutes; never less)
+    task_time_limit_seconds: float = 900.0
+    broker_visibility_timeout_seconds: float = 0.0
 
     @property
     def max_song_seconds(self) -> float:
@@ -78,6 +82,8 @@ class BotSettings:
             webhook_listen=os.environ.get("CHOREO_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
             webhook_port=_int("CHOREO_WEBHOOK_PORT", 8443),
             webhook_secret=os.environ.get("CHOREO_WEBHOOK_SECRET", "").strip(),
+            task_time_limit_seconds=max(1.0, _float("CHOREO_TASK_TIME_LIMIT", 900.0)),
+            broker_visibility_timeout_seconds=max(0.0, _float("CHOREO_BROKER_VISIBILITY_TIMEOUT", 0.0)),
         )
 
 

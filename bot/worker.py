@@ -10,6 +10,7 @@ import dataclasses
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -176,9 +177,13 @@ def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / "sheet.png"
+    # written under a name of its own, then renamed: a second delivery of the task may be writing it too
+    sheet_part = None if sheet.exists() else out / f"sheet.part-{uuid.uuid4().hex[:12]}.png"
     t0 = time.perf_counter()
     video = choreography.render_dance(song, lib_segments, song_path, out / (name or f"dance-{mode}.mp4"),
-                                      None if sheet.exists() else sheet, mode, _progress_writer(progress_path))
+                                      sheet_part, mode, _progress_writer(progress_path))
+    if sheet_part is not None:
+        os.replace(sheet_part, sheet)
     return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video),
             "timings": {"render": time.perf_counter() - t0}}
 
@@ -188,7 +193,7 @@ def _progress_writer(progress_path: str | None):
 
     def progress(fraction: float) -> None:
         if progress_path:
-            tmp = progress_path + ".tmp"
+            tmp = f"{progress_path}.{uuid.uuid4().hex[:12]}.tmp"  # two writers (a re-delivered task) never share it
             Path(tmp).write_text(f"{fraction:.3f}")
             os.replace(tmp, progress_path)
 

@@ -183,9 +183,10 @@ class _Folder:
 class DataDirSweep:
     """The retention sweep over one data directory (see the module docstring)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, media_dir: Path | None = None) -> None:
         self.db = db
-        self.media_dir = db.media_dir
+        # the sessions live under the media root (CHOREO_MEDIA_DIR), by default the data directory
+        self.media_dir = Path(media_dir) if media_dir is not None else db.media_dir
         self.sessions_dir = self.media_dir / SESSIONS_DIR
 
     async def sweep(self, policy: RetentionPolicy, now: float | None = None, guard: Guard | None = None) -> SweepReport:

@@ -212,7 +212,7 @@ async def add_sources(
     try:
         await repo.refresh_descriptors(settings.descriptor)  # new clips and old ones described alike
         pending, results = await loop.run_in_executor(
-            None, expand_sources, list(sources), settings.data_dir / "downloads", performer, licence)
+            None, expand_sources, list(sources), settings.media_dir / "downloads", performer, licence)
         for r in results:
             if report:
                 report(r)

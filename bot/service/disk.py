@@ -48,7 +48,7 @@ class DiskGuard:
         self.retention = retention
         self.backoff = backoff
         self.give_up_after = give_up_after
-        self.files = DataDirSweep(rt.db)
+        self.files = DataDirSweep(rt.db, rt.settings.engine.media_dir)
 
     def wrap(self, run: Callable[[Job], Awaitable[None]]) -> Callable[[Job], Awaitable[None]]:
         async def guarded(job: Job) -> None:
@@ -108,7 +108,7 @@ class DiskGuard:
 
     async def wait_for_room(self, session_id: str, seconds: float) -> bool:
         """Sleep up to ``seconds``, less when free space grows; False when the session ended meanwhile."""
-        data_dir = self.rt.settings.engine.data_dir
+        data_dir = self.rt.settings.engine.media_dir  # where songs and renders fill the disk
         free_before = shutil.disk_usage(data_dir).free
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

@@ -76,7 +76,12 @@ class ChoreoService:
         self._owner = DataDirLock(self.settings.engine.data_dir)
         self._owner.acquire()
         db = await Database.open(self.settings.engine.database, self.settings.engine.media_dir)
-        self._engine = EnginePool(self.settings.workers)
+        if self.settings.broker_url:  # engine work on `choreo worker` processes (Celery imported only then)
+            from ..tasks import CeleryEnginePool
+
+            self._engine = CeleryEnginePool(self.settings)
+        else:
+            self._engine = EnginePool(self.settings.workers)
         rt = self.rt = Runtime(self.settings, bot, db, self._engine, self._wake)
         requeued = await rt.jobs.requeue_unfinished()
         if requeued:

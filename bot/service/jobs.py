@@ -28,7 +28,8 @@ from .. import worker
 log = logging.getLogger(__name__)
 
 # failures that say nothing about the job itself: it is tried again (while attempts remain)
-PASSING_FAILURES = (BrokenProcessPool, NetworkError, RetryAfter, PassingDatabaseError, TimeoutError)
+# (ConnectionError: a Celery broker out of reach, bot.tasks.BrokerUnreachable)
+PASSING_FAILURES = (BrokenProcessPool, NetworkError, RetryAfter, PassingDatabaseError, TimeoutError, ConnectionError)
 RETRY_PAUSE = 1.0  # seconds a runner waits after a passing failure before claiming again
 
 

@@ -83,7 +83,7 @@ class Learning:
                 self._edit(progress_message, t(lang, "learn_progress", name=name, percent=percent)))))
 
         loop = asyncio.get_running_loop()
-        folder = self.settings.engine.data_dir / "learn" / uuid.uuid4().hex
+        folder = self.settings.engine.media_dir / "learn" / uuid.uuid4().hex
         try:
             source = request.url or await self._fetch(bot, request, folder)
             results = await adding.add_sources([source], self.settings.engine, style=request.style,

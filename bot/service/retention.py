@@ -45,7 +45,7 @@ class Retention:
         self.rt = rt
         self.policy = policy_of(rt.settings)
         self.interval = rt.settings.sweep_minutes * 60.0
-        self.store = DataDirSweep(rt.db)
+        self.store = DataDirSweep(rt.db, rt.settings.engine.media_dir)
         self.last: SweepReport | None = None
         self._requested = asyncio.Event()
         self._one_at_a_time = asyncio.Lock()

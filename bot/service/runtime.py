@@ -1,5 +1,5 @@
 """What the service's parts share while the bot runs: settings, the bot, the repositories, the
-engine's process pool, per-session locks and the job runners' wake-up."""
+engine (its process pool, or Celery workers), per-session locks and the job runners' wake-up."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class Runtime:
         return self.locks.hold(session_id)
 
     def session_dir(self, session_id: str) -> Path:
+        # under the media root: the engine workers (maybe on other machines) read and write here
         path = self.settings.engine.media_dir / "sessions" / session_id
         path.mkdir(parents=True, exist_ok=True)
         return path

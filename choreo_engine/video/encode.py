@@ -15,6 +15,7 @@ smaller, and they check the file size after encoding. The sound is AAC at 128 kb
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -106,7 +107,8 @@ def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W:
     """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.stem + ".part.mp4")
+    # a name of its own: the same video may be made twice at once (a task handed to a second worker)
+    tmp = out_path.with_name(f"{out_path.stem}.part-{uuid.uuid4().hex[:12]}.mp4")
     kbps = max(50, int(video_kbps))
     afilter = []
     if fade and audio_duration > 0.2:

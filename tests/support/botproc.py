@@ -13,12 +13,13 @@ from pathlib import Path
 from tests.support.data import PROJECT_ROOT
 
 
-def start_bot_process(emu, data_dir: Path, log: Path, **env: str) -> subprocess.Popen:
-    full_env = {**os.environ, "TELEGRAM_BOT_TOKEN": emu.token, "TELEGRAM_API_BASE_URL": emu.base_url,
-                "TELEGRAM_API_FILE_URL": emu.base_file_url, "CHOREO_DATA_DIR": str(data_dir), "CHOREO_WORKERS": "2",
+def start_bot_process(emu, data_dir: Path, log: Path, cwd: Path | None = None, **env: str) -> subprocess.Popen:
+    """``cwd``: the bot's own working directory (the project stays importable through PYTHONPATH)."""
+    full_env = {"PYTHONPATH": str(PROJECT_ROOT), **os.environ, "TELEGRAM_BOT_TOKEN": emu.token,
+                "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_API_FILE_URL": emu.base_file_url, "CHOREO_DATA_DIR": str(data_dir), "CHOREO_WORKERS": "2",
                 **env}
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "bot"], env=full_env, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True)
+                            stderr=subprocess.STDOUT, cwd=cwd or PROJECT_ROOT, start_new_session=True)
 
 
 def kill_group(proc: subprocess.Popen) -> None:

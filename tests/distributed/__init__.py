@@ -1,0 +1,1 @@
+"""Tests of Choreo past one machine: the bot and Celery workers as separate processes."""
