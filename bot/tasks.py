@@ -185,3 +185,12 @@ def run_worker(settings: BotSettings, concurrency: int, name: str | None = None,
             "--pool=prefork", "--without-gossip", "--without-mingle"]
     argv.append(f"--hostname={name or 'choreo'}-{os.getpid()}@%h")
     app.worker_main(argv)
+
+
+def __getattr__(name: str) -> Any:
+    """``bot.tasks:app``, the app from the environment, for Celery's own tools (``celery -A
+    bot.tasks:app inspect active``, Flower); built on first use so importing this module needs
+    no broker setting."""
+    if name == "app":
+        return celery_app(BotSettings.from_env())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
