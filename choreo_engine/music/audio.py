@@ -410,7 +410,8 @@ def segment_beats(beats: np.ndarray, duration: float, beats_per_segment: int = B
 
 
 def count_starts(downbeats: np.ndarray, n_beats: int, meter: int, beats_per_segment: int = BEATS_PER_SEGMENT) -> np.ndarray:
-    """Beat indices where a count (segment) starts: every ``bars_per_segment``-th downbeat; where
+    """Beat indices where a count (segment) starts: every ``bars_per_segment``-th of ``downbeats``
+    (all of them when given the count downbeats of :func:`.bars.count_downbeats`); where
     the bar's phase moves, the count restarts at the new downbeat and the piece shorter than a
     count before it joins the part before (see the module docstring)."""
     length = max(1, round(beats_per_segment / 4)) * meter
@@ -440,6 +441,8 @@ def count_starts(downbeats: np.ndarray, n_beats: int, meter: int, beats_per_segm
             k += length
     while out[0] >= 2 * length:
         out.insert(0, out[0] - length)
+    if out[0] >= meter:
+        out.insert(0, 0)  # a lead-in of a bar or more is a part of its own, not a long first count
     return np.asarray(out, dtype=int)
 
 
@@ -502,7 +505,7 @@ def analyze(
     levels = loudness_levels(beat_db)
 
     bars = estimate_bars(y, beats, sr, hop_length, power=spec)
-    starts = count_starts(bars.downbeats, len(beats), bars.meter, beats_per_segment)
+    starts = count_starts(bars.counts, len(beats), bars.meter, beats_per_segment)
     min_beats = max(1, round(beats_per_segment / 4)) * bars.meter
     segments = []
     first = 0
