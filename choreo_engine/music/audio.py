@@ -4,11 +4,13 @@ Pipeline step 1 (cut the song into beat units) and the loudness half of step 5.
 
 Segmentation rule
 -----------------
-Segments are whole bars, counted from the downbeats (:mod:`.bars`): ``beats_per_segment`` 8
+Segments are whole bars, counted from the downbeats (:mod:`.bars`, which also says which of
+every two downbeats starts a count): ``beats_per_segment`` 8
 makes two bars of 4 (a dancer's 8-count) and, in waltz time, two bars of 3 (a 6-count, the
 waltz's basic figure; ``bars_per_segment`` = ``round(beats_per_segment / 4)``). Segments cover
 the whole song ``[0, duration]`` in order with no gaps or overlaps: the first segment also holds
-the lead-in before the first counted downbeat (the pickup beats, at most a bar's worth), each
+the lead-in before the first counted downbeat (the pickup beats; a lead-in of a bar or more is
+a part of its own), each
 segment ends where the next begins (at its first downbeat), and the tail after the last full
 group of bars is merged into the last segment. Where the bar's phase shifts inside a song (an
 odd bar), the count restarts at the new downbeat; the piece before it joins the part before when

