@@ -263,6 +263,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from choreo_engine.bench.downbeats import bench_downbeats
 
         _print_json(bench_downbeats())
+    elif args.what == "tempo":
+        from choreo_engine.bench.tempo import bench_tempo
+
+        _print_json(bench_tempo())
     elif args.what == "ingest":
         from choreo_engine.bench.ingest import bench_ingest
 
@@ -459,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks; print JSON")
     p.add_argument("what", choices=["analyze", "retrieval", "library", "plan", "render", "bot", "practice", "soak", "downbeats", "ingest",
-                                      "scale"])
+                                      "scale", "tempo"])
     p.add_argument("--song", type=Path, help="practice: the song (default: Vibe Ace)")
     p.add_argument("--songs", type=int, default=40, help="library: songs in the timed starter build")
     p.add_argument("--runs", type=int, default=3)

@@ -24,23 +24,25 @@ from .common import summarize
 TOLERANCE = 0.07
 
 
+def known_bar_song(style: str, take: int, n_beats: int = 96) -> dict:
+    """One synthesized song of ``style`` (seed ``100 + take``) cut to start mid-bar: audio, true
+    beat and downbeat times, meter, pickup (the styles in sorted order cycle the pickups)."""
+    song = synthesize_song(style, n_beats=n_beats, seed=100 + take)
+    bpb = song.beats_per_bar
+    pickup = (sorted(STYLES).index(style) + take) % bpb  # beats before the first "1" after the cut
+    first = bpb - pickup if pickup else 0  # the cut lands on this beat
+    cut = max(0.0, song.beat_times[first] - 0.08)
+    y = song.y[int(cut * song.sr):]
+    beats = song.beat_times[first:] - cut
+    downbeats = song.beat_times[np.arange(len(song.beat_times)) % bpb == 0]
+    downbeats = downbeats[downbeats >= song.beat_times[first]] - cut
+    return {"name": f"{style}-{take}", "y": y, "beats": beats, "downbeats": downbeats, "meter": bpb,
+            "pickup": pickup}
+
+
 def known_bar_songs(n_per_style: int = 2, n_beats: int = 96) -> list[dict]:
-    """Synthesized songs cut to start mid-bar: audio, true beat and downbeat times, meter."""
-    out = []
-    for k, style in enumerate(sorted(STYLES)):
-        for j in range(n_per_style):
-            song = synthesize_song(style, n_beats=n_beats, seed=100 + j)
-            bpb = song.beats_per_bar
-            pickup = (k + j) % bpb  # beats before the first "1" after the cut
-            first = bpb - pickup if pickup else 0  # the cut lands on this beat
-            cut = max(0.0, song.beat_times[first] - 0.08)
-            y = song.y[int(cut * song.sr):]
-            beats = song.beat_times[first:] - cut
-            downbeats = song.beat_times[np.arange(len(song.beat_times)) % bpb == 0]
-            downbeats = downbeats[downbeats >= song.beat_times[first]] - cut
-            out.append({"name": f"{style}-{j}", "y": y, "beats": beats, "downbeats": downbeats, "meter": bpb,
-                        "pickup": pickup})
-    return out
+    """Every style's songs cut to start mid-bar (:func:`known_bar_song`)."""
+    return [known_bar_song(style, j, n_beats) for style in sorted(STYLES) for j in range(n_per_style)]
 
 
 def _matched(reference: np.ndarray, estimated: np.ndarray) -> float:
