@@ -171,14 +171,16 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
 def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
                   settings: Settings, progress_path: str | None = None, name: str | None = None) -> dict:
     """The final video (``mode``: clips or avatar; file ``name``, by default ``dance-<mode>.mp4``)
-    and the choreography sheet (made once)."""
+    and the choreography sheet (made once). A clips video is joined from its pieces in
+    ``out_dir/pieces`` (:func:`render_pieces`), the missing ones made here."""
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / "sheet.png"
     t0 = time.perf_counter()
     video = choreography.render_dance(song, lib_segments, song_path, out / (name or f"dance-{mode}.mp4"),
-                                      None if sheet.exists() else sheet, mode, _progress_writer(progress_path))
+                                      None if sheet.exists() else sheet, mode, _progress_writer(progress_path),
+                                      pieces_dir=out / PIECES_DIR)
     return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video),
             "timings": {"render": time.perf_counter() - t0}}
 
@@ -227,3 +229,22 @@ def export_poses(analysis: dict, picked_ids: list[int], out_dir: str, formats: t
 
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     return practice.export_dance(song, lib_segments, out_dir, formats)
+
+
+PIECES_DIR = "pieces"  # in a session's folder: the pieces of its final clips video
+
+
+def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, settings: Settings,
+                  share: tuple[int, int] = (0, 1), progress_path: str | None = None) -> int:
+    """The pieces of the final clips video that the picks so far decide (``picked_ids``: parts
+    ``0..``), made ahead of the final (after each pick, or by several workers at once, each its
+    ``share``) into ``out_dir/pieces``; :func:`render_result` then joins them. Returns the
+    number of piece files stored."""
+    from choreo_engine import video
+
+    song, lib_segments = _chosen(analysis, picked_ids, settings)
+    shots = {i: video.Shot.from_segments(ls, song.segments[i]) for i, ls in enumerate(lib_segments)}
+    folder = Path(out_dir) / PIECES_DIR
+    video.render_final_in_pieces(shots, [s.start for s in song.segments], [s.end for s in song.segments], song_path,
+                                 folder, None, share=share, progress=_progress_writer(progress_path))
+    return len(list(folder.glob("piece-*.mp4")))

@@ -53,6 +53,7 @@ class JobKind(StrEnum):
     PRACTICE = "practice"  # a practice video of a finished dance
     EXPORT = "export"  # a finished dance's poses as files
     AUTO = "auto"  # choose the rest automatically (a tap on Auto), payload: user and pressed message
+    PIECES = "pieces"  # pieces of the final video the picks so far decide, made ahead (after a pick), lowest priority
 
 
 class PickMode(StrEnum):

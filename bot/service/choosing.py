@@ -61,6 +61,9 @@ class Choosing:
             session.id, [(idx, rank, chosen.library_segment_id)], user_id, source,
             next_job=(JobKind.RENDER, None) if last else (JobKind.OFFER, idx + 1))
         if ok:
+            if not last and (session.render_mode or "clips") == "clips":
+                # the final video's pieces this pick decides, made while the next part is chosen
+                await self.rt.jobs.enqueue(session.id, JobKind.PIECES, idx)
             self.rt.wake.set()
         return ok
 

@@ -79,6 +79,8 @@ class Stages:
                 await self.offer(session, 0)
         elif job.kind == JobKind.OFFER:
             await self.offer(session, job.idx)
+        elif job.kind == JobKind.PIECES:
+            await self.make_pieces(session)
         elif job.kind == JobKind.AUTO and session.status == SessionStatus.CHOOSING:
             await self.choosing.auto_pick(session, job.idx, job.payload.get("user_id"),
                                           pressed_message_id=job.payload.get("message_id"))
@@ -222,6 +224,50 @@ class Stages:
             self.messages.progress_later(session, "ready", segments=session.n_segments, tempo=round(analysis["tempo"]))
 
     # ------------------------------------------------------------------ render and deliver
+    async def make_pieces(self, session: Session) -> None:
+        """The pieces of the final video that the picks so far decide, made while the next parts
+        are chosen (a job queued after each pick), so the last pick leaves only its own pieces and
+        the join. Work done ahead: a failure is logged, and the render makes what is missing."""
+        rt = self.rt
+        if session.status != SessionStatus.CHOOSING or (session.render_mode or "clips") != "clips":
+            return
+        try:
+            picked = await rt.sessions.picked_segment_ids(session.id)
+            if picked and session.song_path:
+                await rt.engine.run(worker.render_pieces, session.song_analysis(), picked, session.song_path,
+                                    str(rt.session_dir(session.id)), rt.settings.engine)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("session %s: pieces made ahead failed (the render makes them): %r", session.id, exc)
+
+    async def _render_in_shares(self, session: Session, mode: str, analysis: dict, picked: list[int], song_path: str,
+                                progress_file: str, name: str) -> dict:
+        """The final video: a clips video's missing pieces made by every engine worker at once
+        (each its share, its progress in its own file), then joined; an avatar video in one call."""
+        rt = self.rt
+        folder = str(rt.session_dir(session.id))
+        if mode == "clips" and rt.settings.workers > 1:
+            n = rt.settings.workers
+            await asyncio.gather(*(rt.engine.run(worker.render_pieces, analysis, picked, song_path, folder,
+                                                 rt.settings.engine, (k, n), f"{progress_file}.{k}")
+                                   for k in range(n)))
+        return await rt.engine.run(worker.render_result, analysis, picked, song_path, folder, mode,
+                                   rt.settings.engine, progress_file, name)
+
+    @staticmethod
+    def _render_percent(progress_file: str, workers: int) -> int:
+        """Percent done of a render: the mean of its shares' progress files, then the join's."""
+        def read(path: str) -> float:
+            try:
+                return float(Path(path).read_text())
+            except (OSError, ValueError):
+                return 0.0
+
+        shares = [read(f"{progress_file}.{k}") for k in range(workers)] if workers > 1 else []
+        done = read(progress_file)
+        return int(100 * (0.9 * sum(shares) / len(shares) + 0.1 * done if shares and done < 1.0 else done))
+
     async def render(self, session: Session, mode: str, changed_part: int | None = None) -> None:
         """Render the picks in ``mode`` unless a version with these picks exists; deliver it.
         Every render is kept as a version of the dance (``changed_part``: the part it changed)."""
@@ -248,17 +294,13 @@ class Stages:
             analysis = session.song_analysis()
             progress_file = str(rt.session_dir(session.id) / f"render-{mode}.progress")
             number = await rt.versions.next_number(session.id)
-            task = asyncio.ensure_future(rt.engine.run(
-                worker.render_result, analysis, picked, song_path, str(rt.session_dir(session.id)),
-                mode, rt.settings.engine, progress_file, f"dance-{mode}-v{number}.mp4"))
+            task = asyncio.ensure_future(self._render_in_shares(session, mode, analysis, picked, song_path,
+                                                                progress_file, f"dance-{mode}-v{number}.mp4"))
             try:
                 while not task.done():
                     await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
                     if not task.done():
-                        try:
-                            percent = int(float(Path(progress_file).read_text()) * 100)
-                        except (OSError, ValueError):
-                            percent = 0
+                        percent = self._render_percent(progress_file, rt.settings.workers if mode == "clips" else 1)
                         await self.messages.progress(session, "rendering", percent=percent)
             except asyncio.CancelledError:
                 task.cancel()  # the job was abandoned (its deadline): so is its engine call

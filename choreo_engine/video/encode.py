@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import EncodeError, RenderError
 from ..ffmpeg import media_input, pipe_frames, sniff_demuxer, timeout_for
 
-__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "audio_bitrate", "encode_video", "encode_within",
+__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "aac_args", "audio_bitrate", "encode_video", "encode_within",
            "forward_only", "frame_height_for", "video_bitrate_budget"]
 
 AUDIO_KBPS = 128
@@ -52,6 +52,11 @@ def video_bitrate_budget(duration: float, max_bytes: int, audio_kbps: float = AU
     total_kbit = max_bytes * 8.0 * margin / 1000.0
     # AAC runs a few per cent over its nominal bitrate
     return max(0.0, (total_kbit - 1.05 * audio_kbps * duration) / (duration + buffer_seconds))
+
+
+def aac_args(audio_kbps: int) -> list[str]:
+    """ffmpeg's output arguments for the sound of every video: stereo AAC at 44.1 kHz."""
+    return ["-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-ar", "44100"]
 
 
 def forward_only(progress: Callable[[float], None] | None) -> Callable[[float], None]:
@@ -100,27 +105,34 @@ def encode_within(out_path: Path, frames_at: Callable[[int], tuple[Iterable[np.n
 
 
 def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int, H: int, fps: float, *,
-            song_path: str | os.PathLike, audio_start: float, audio_duration: float, video_kbps: float,
+            song_path: str | os.PathLike | None, audio_start: float, audio_duration: float, video_kbps: float,
             crf: int, preset: str = "veryfast", audio_kbps: int = AUDIO_KBPS, fade: bool = False,
             progress: Callable[[float], None] | None = None) -> None:
-    """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC."""
+    """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC
+    (no sound when ``song_path`` is None: a piece of the final video, see :mod:`.pieces`)."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.stem + ".part.mp4")
+    # a name of this process's own: two workers making the same piece never write one file
+    tmp = out_path.with_name(f"{out_path.stem}.{os.getpid()}.part.mp4")
     kbps = max(50, int(video_kbps))
     afilter = []
     if fade and audio_duration > 0.2:
         afilter = ["-af", f"afade=t=in:d=0.02,afade=t=out:st={audio_duration - 0.05:.3f}:d=0.05"]
+    sound_input: list[str] = []
+    sound_codec: list[str] = []
+    if song_path is not None:
+        # the song came from outside: read as local files and accepted containers only
+        sound_input = ["-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}",
+                       *media_input(song_path, sniff_demuxer(song_path))]
+        sound_codec = [*afilter, *aac_args(audio_kbps)]
     args = [
         "-nostdin", "-v", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0",
-        # the song came from outside: read as local files and accepted containers only
-        "-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}", *media_input(song_path, sniff_demuxer(song_path)),
-        "-map", "0:v:0", "-map", "1:a:0",
+        *sound_input,
+        "-map", "0:v:0", *(["-map", "1:a:0"] if song_path is not None else []),
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-maxrate", f"{kbps}k",
         "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(int(round(2 * fps))),
-        *afilter, "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-ar", "44100",
-        "-movflags", "+faststart", "-f", "mp4", str(tmp),
+        *sound_codec, "-movflags", "+faststart", "-f", "mp4", str(tmp),
     ]
     # converted here (SIMD, BT.601 limited range like ffmpeg's default, and closer to the source):
     # half the bytes through the pipe and no swscale in ffmpeg, ~25 % faster
