@@ -290,7 +290,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         elif args.what == "plan":
             _print_json(bench.bench_plan(runs=args.runs, timing=not args.no_timing))
         else:
-            _print_json(bench.bench_bot(runs=args.runs))
+            _print_json(bench.bench_bot(runs=args.runs, pick_each=args.pick_each, think=args.think))
     else:
         raise SystemExit(f"unknown benchmark {args.what!r}")
     return 0
@@ -421,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep-minutes", type=float, default=0, help="soak: sweep interval (default: CHOREO_SWEEP_MINUTES)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-timing", action="store_true", help="plan: only the choreography metrics, no planning times")
+    p.add_argument("--pick-each", action="store_true", help="bot: also a song whose every part is picked by hand")
+    p.add_argument("--think", type=float, default=2.0, help="bot --pick-each: seconds between a preview and its pick")
     p.set_defaults(func=cmd_bench)
     return parser
 
