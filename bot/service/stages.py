@@ -247,13 +247,17 @@ class Stages:
         (each its share, its progress in its own file), then joined; an avatar video in one call."""
         rt = self.rt
         folder = str(rt.session_dir(session.id))
+        t0 = time.perf_counter()
         if mode == "clips" and rt.settings.workers > 1:
             n = rt.settings.workers
             await asyncio.gather(*(rt.engine.run(worker.render_pieces, analysis, picked, song_path, folder,
                                                  rt.settings.engine, (k, n), f"{progress_file}.{k}")
                                    for k in range(n)))
-        return await rt.engine.run(worker.render_result, analysis, picked, song_path, folder, mode,
-                                   rt.settings.engine, progress_file, name)
+        shares = time.perf_counter() - t0
+        result = await rt.engine.run(worker.render_result, analysis, picked, song_path, folder, mode,
+                                     rt.settings.engine, progress_file, name)
+        result["timings"]["render"] = result["timings"].get("render", 0.0) + shares
+        return result
 
     @staticmethod
     def _render_percent(progress_file: str, workers: int) -> int:
