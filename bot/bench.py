@@ -232,6 +232,8 @@ def _settled(chat_id: int, step: str, timeout: float = 10.0) -> dict[str, float]
 def _pick_each_part(emu, chat: dict, user: dict, think: float) -> float:
     """Tap "1" on every part's preview as it arrives (``think`` seconds after it, a person
     watching it); the seconds from the last tap to the final video."""
+    from . import stopwatch
+
     def videos(e):
         return [m for m in e.bot_messages(chat["id"]) if m["kind"] == "video"]
 
@@ -245,6 +247,7 @@ def _pick_each_part(emu, chat: dict, user: dict, think: float) -> float:
         if not buttons:  # the final video: the parts are done
             raise RuntimeError("the final video came before the last pick")
         time.sleep(think)
+        stopwatch.take(chat["id"])  # the breakdown is of what follows the last pick only
         t0 = time.perf_counter()
         emu.press_button(chat, user, message["message_id"], buttons[0])
         emu.wait_for(lambda e: len(videos(e)) > seen, timeout=600)

@@ -109,9 +109,10 @@ class AnalysedSong:
 
 
 def analyse_song(path: str | os.PathLike, settings: Settings | None = None,
-                 timings: dict[str, float] | None = None) -> AnalysedSong:
-    """Decode, beats and segments, segment descriptors; ``timings`` (when given) gets the
-    seconds of each step: decode, beats (with segments and loudness), features."""
+                 timings: dict[str, float] | None = None, describe: bool = True) -> AnalysedSong:
+    """Decode, beats and segments, segment descriptors (without ``describe``: an empty array,
+    to be described later); ``timings`` (when given) gets the seconds of each step: decode,
+    beats (with segments and loudness), features."""
     settings = settings or Settings.from_env()
     clock = time.perf_counter()
 
@@ -126,6 +127,8 @@ def analyse_song(path: str | os.PathLike, settings: Settings | None = None,
     lap("decode")
     analysis = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
     lap("beats")
+    if not describe:
+        return AnalysedSong(str(path), analysis, np.zeros((0, 0), np.float32))
     descriptors = features.describe_segments(y, analysis.segments, kind=settings.descriptor)
     lap("features")
     return AnalysedSong(str(path), analysis, descriptors)

@@ -47,10 +47,11 @@ def warm_up(settings: Settings) -> int:
         return 0
 
 
-def analyse(song_path: str, settings: Settings) -> tuple[dict, np.ndarray, dict[str, float]]:
-    """The song's analysis, its segment descriptors and the seconds each step took."""
+def analyse(song_path: str, settings: Settings, describe: bool = True) -> tuple[dict, np.ndarray, dict[str, float]]:
+    """The song's analysis, its segment descriptors (without ``describe``: an empty array, for
+    :func:`describe` later) and the seconds each step took."""
     timings: dict[str, float] = {}
-    song = choreography.analyse_song(song_path, settings, timings)
+    song = choreography.analyse_song(song_path, settings, timings, describe)
     return song.analysis.to_dict(), song.descriptors, timings
 
 
@@ -121,7 +122,7 @@ def first_offer(song_path: str, out_path: str, settings: Settings) -> dict | Non
     for the caller to check against the whole song's analysis.
     """
     t0 = time.perf_counter()
-    y = audio.decode(song_path, audio.SAMPLE_RATE, settings.max_song_seconds)[: int(HEAD_SECONDS * audio.SAMPLE_RATE)]
+    y = audio.decode(song_path, audio.SAMPLE_RATE, HEAD_SECONDS, head=True)  # the whole decode checks the rest
     head = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
     if len(head.segments) < 2:
         return None

@@ -132,9 +132,12 @@ class Stages:
         # not forced: a forced edit waits for its turn (3 s after the "queued" message), and the
         # first preview would wait with it; a song that waited in the queue still gets this line
         await self.messages.progress(session, "analysing")
-        whole = asyncio.ensure_future(rt.engine.run(worker.analyse, song_path, rt.settings.engine))
         head = None
-        if rt.settings.workers > 1 and session.delivery != Delivery.AUTO:  # part 1 from the song's start, beside it
+        beside = rt.settings.workers > 1 and session.delivery != Delivery.AUTO
+        # with part 1 made from the song's start beside it, the whole song's descriptors (needed
+        # from part 2 on) are made after part 1's preview is sent, not before
+        whole = asyncio.ensure_future(rt.engine.run(worker.analyse, song_path, rt.settings.engine, not beside))
+        if beside:  # part 1 from the song's start, beside it
             out = rt.session_dir(session.id) / "preview-001.mp4"
             head = asyncio.ensure_future(rt.engine.run(worker.first_offer, song_path, str(out), rt.settings.engine))
         try:
@@ -146,15 +149,21 @@ class Stages:
             raise
         stopwatch.add_all(session.chat_id, timings)
         first = await self._first_offer(head, analysis) if head is not None else None
-        if not await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
-                                                features.descriptor_tag(rt.settings.engine.descriptor)):
+        # not described yet: an empty tag, which song_descriptors tells from every real one
+        tag = features.descriptor_tag(rt.settings.engine.descriptor) if len(descriptors) else ""
+        if not await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path, tag):
             return  # cancelled while analysing
         session = await rt.sessions.get(session.id)
         if session.delivery == Delivery.AUTO:  # /mode auto: the whole dance at once, changes afterwards
             await self.choosing.auto_pick(session, 0, user_id=None)
             return
-        await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
+        if first is None:  # a preview made now: say so (a prepared one goes out at once, no edit before it)
+            await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
         await self.offer(session, 0, first)
+        if not tag:  # the descriptors for part 2 on, while part 1 is watched
+            session = await rt.sessions.get(session.id)
+            if session is not None and session.status == SessionStatus.CHOOSING:
+                await song_descriptors(rt, session, analysis)
 
     @staticmethod
     async def _first_offer(head: asyncio.Future, analysis: dict) -> dict | None:
@@ -179,13 +188,16 @@ class Stages:
         if session.status != SessionStatus.CHOOSING or seg_row is None or not (
                 seg_row.status == SegmentStatus.PENDING or unsent):
             return  # already offered (a re-run job) or no longer choosing
-        await self.messages.progress(session, "previews")
+        if prepared is None:  # an edit right before the preview's send would make it wait its turn
+            await self.messages.progress(session, "previews")
         analysis = session.song_analysis()
-        descriptors = await song_descriptors(rt, session, analysis)
-        picked = await rt.sessions.picked_segment_ids(session.id)
-        out = rt.session_dir(session.id) / PREVIEW_NAME.format(idx + 1)
-        result = prepared or await rt.engine.run(worker.offer, analysis, descriptors, idx, picked,
-                                                 session.song_path, str(out), rt.settings.engine)
+        result = prepared
+        if result is None:
+            descriptors = await song_descriptors(rt, session, analysis)
+            picked = await rt.sessions.picked_segment_ids(session.id)
+            out = rt.session_dir(session.id) / PREVIEW_NAME.format(idx + 1)
+            result = await rt.engine.run(worker.offer, analysis, descriptors, idx, picked, session.song_path, str(out),
+                                         rt.settings.engine)
         stopwatch.add_all(session.chat_id, result["timings"])
         await rt.sessions.store_candidates(session.id, idx, result["candidates"])
         if not result["candidates"]:

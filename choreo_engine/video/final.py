@@ -38,7 +38,7 @@ import numpy as np
 
 from ..ffmpeg import probe_duration
 from .encode import audio_bitrate, encode_within, forward_only, frame_height_for, video_bitrate_budget
-from .pieces import FinalLook, join_pieces, render_pieces
+from .pieces import FinalLook, join_pieces, render_pieces, song_sound
 from .shots import Shot, check_order
 from .sources import BLEND_FRAMES, auto_aspect, clip_frames, frame_size
 from .stage import avatar_frames
@@ -90,6 +90,8 @@ def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], e
     paths = render_pieces(shots, starts, ends, fl, pieces_dir, share=share,
                           progress=None if progress is None else (lambda f: progress(min(f, 0.99))))
     if out_path is None or any(p is None for p in paths):
+        if share[0] == 0:  # the join's sound, made ahead too (by one of the shares)
+            song_sound(Path(pieces_dir), song_path, fl)
         return None
     out = join_pieces(paths, song_path, fl, out_path)
     if out.stat().st_size > look.get("max_bytes", 50_000_000):

@@ -33,7 +33,7 @@ from .encode import aac_args, encode_video, forward_only
 from .shots import Shot
 from .sources import cut_plan, planned_frames
 
-__all__ = ["FinalLook", "Piece", "join_pieces", "piece_path", "plan_pieces", "render_pieces"]
+__all__ = ["FinalLook", "Piece", "join_pieces", "piece_path", "plan_pieces", "render_pieces", "song_sound"]
 
 # Bump when what a piece's pixels are made from changes in a way its name does not say.
 PIECES_VERSION = 1
@@ -138,12 +138,13 @@ def render_pieces(shots: Mapping[int, Shot], starts: Sequence[float], ends: Sequ
     return paths
 
 
-def _sound_path(folder: Path, song_path: str | os.PathLike, look: FinalLook) -> Path:
+def song_sound(folder: Path, song_path: str | os.PathLike, look: FinalLook) -> Path:
     """The song's sound for the final video, AAC, encoded once per song, length and bitrate."""
     st = os.stat(song_path)
     what = repr((str(song_path), st.st_size, st.st_mtime_ns, round(look.duration, 4), look.audio_kbps))
     path = folder / f"sound-{hashlib.sha256(what.encode()).hexdigest()[:20]}.m4a"
     if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.part.m4a")
         # the song came from outside: read as local files and accepted containers only
         run(["-nostdin", "-v", "error", "-y", "-t", f"{look.duration:.4f}",
@@ -159,7 +160,7 @@ def join_pieces(paths: Sequence[Path], song_path: str | os.PathLike, look: Final
     with the song's sound (AAC, made once beside the pieces), faststart."""
     out_path = Path(out_path)
     folder = Path(paths[0]).parent
-    sound = _sound_path(folder, song_path, look)
+    sound = song_sound(folder, song_path, look)
     listing = folder / f"pieces.{os.getpid()}.tmp"
     # a concat list of our own files (never a user's): their names are ours, with no quotes in them
     listing.write_text("ffconcat version 1.0\n" + "".join(f"file '{Path(p).resolve()}'\n" for p in paths))
