@@ -453,3 +453,7 @@ def test_a_changed_part_remakes_only_its_pieces(material, short_dance, tmp_path)
     redness = lambda f: f[..., 2].astype(np.float32).mean(axis=(1, 2)) - f[..., 0].astype(np.float32).mean(axis=(1, 2))
     inside = (t >= starts[k] + 0.2) & (t < ends[k] - 0.2)
     assert np.all(np.abs(redness(a[inside]) - redness(b[inside])) > 40)  # the changed part shows the other clip
+    # and the new pieces, made in another encoder run, decode as well as the rest: the new
+    # final is the changed dance rendered whole, frame for frame
+    whole = read_frames(render.render_final(changed, song, tmp_path / "whole.mp4", mode="clips", **look))
+    assert len(whole) == len(b) and np.mean(np.abs(whole.astype(np.float32) - b.astype(np.float32))) < 2.0
