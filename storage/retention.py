@@ -1,8 +1,9 @@
 """What the data directory may lose, and losing it: the retention sweep's files and rows.
 
 Session media live in ``sessions/<session id>/`` (the song, a preview per offered part, the
-final videos and the sheet, and ``pieces/``: the final video's pieces, made as parts are picked). A sweep (:meth:`DataDirSweep.sweep`, run on a schedule by
-``bot.service.retention``) removes, at a given time ``now``:
+final videos and the sheet, and ``pieces/``: the final video's pieces, made as parts are
+picked). A sweep (:meth:`DataDirSweep.sweep`, run on a schedule by ``bot.service.retention``)
+removes, at a given time ``now``:
 
 - a finished session's folder once its retention (per status: done, failed, cancelled) is over;
 - previews that were sent already (a preview is read once, to send it): an open session's of the

@@ -92,7 +92,7 @@ class ButtonAction(StrEnum):
     CHANGE_PAGE = "change_page"  # the part list's page (value)
     CHANGE_PART = "change_part"  # offer the candidates of part ``idx`` again
     CHANGE_PICK = "change_pick"  # value: the library segment id that replaces part ``idx``
-    CHANGE_CLOSE = "change_close"  # close the group's vote on changing part ``idx``; value: the vote's deadline (epoch s)
+    CHANGE_CLOSE = "change_close"  # close the vote on changing part ``idx``; value: its deadline (epoch s)
     RESEND = "resend"  # /history: send version ``value`` again
 
 

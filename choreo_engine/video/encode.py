@@ -175,13 +175,14 @@ def encode_pieces(out_paths: list[Path], counts: list[int], frames: Iterable[np.
     work.mkdir(parents=True, exist_ok=True)
     # each piece's first frame, a half frame early so rounding never moves it to the next one
     key_times = ",".join(f"{(k - 0.5) / fps:.6f}" for k in starts[1:])
-    args = [
-        *_frames_input(W, H, fps), "-map", "0:v:0", *_x264(fps, kbps, crf, preset),
-        *(["-force_key_frames", key_times, "-forced-idr", "1"] if key_times else []),
-        "-f", "segment", "-segment_frames", ",".join(str(int(k)) for k in starts[1:]) or "0",
-        "-reset_timestamps", "1", "-segment_format", "mp4", "-segment_format_options", "movflags=+faststart",
-        str(work / "piece-%05d.mp4"),
-    ]
+    if len(out_paths) == 1:
+        split = ["-movflags", "+faststart", "-f", "mp4", str(work / "piece-00000.mp4")]
+    else:
+        split = ["-force_key_frames", key_times, "-forced-idr", "1",
+                 "-f", "segment", "-segment_frames", ",".join(str(int(k)) for k in starts[1:]),
+                 "-reset_timestamps", "1", "-segment_format", "mp4", "-segment_format_options", "movflags=+faststart",
+                 str(work / "piece-%05d.mp4")]
+    args = [*_frames_input(W, H, fps), "-map", "0:v:0", *_x264(fps, kbps, crf, preset), *split]
     try:
         _pipe_i420(args, frames, n_frames, fps, progress)
         made = sorted(work.glob("piece-*.mp4"))
