@@ -412,6 +412,8 @@ def test_final_from_pieces_matches_the_whole_render(short_dance, tmp_path, outpu
     # parts 1-3 decide three bodies and the two cuts between them; nothing else is made yet
     assert sorted(_parts_of(n) for n in _piece_files(pieces)) == [
         "001", "001-002", "002", "002-003", "003"]
+    # a piece lost on its own (its neighbours kept) is made again alone
+    next(pieces.glob("piece-002-" + "?" * 20 + ".mp4")).unlink()
     whole = render.render_final(shots, song, tmp_path / "whole.mp4", mode="clips", **look)
     joined = render.render_final_in_pieces(dict(enumerate(shots)), starts, ends, song, pieces,
                                            output_dir / "render_final_pieces_240.mp4", **look)
