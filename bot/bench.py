@@ -229,11 +229,41 @@ def _settled(chat_id: int, step: str, timeout: float = 10.0) -> dict[str, float]
     return stopwatch.take(chat_id)
 
 
-def bench_bot(runs: int = 3) -> dict:
+def _pick_each_part(emu, chat: dict, user: dict, think: float) -> float:
+    """Tap "1" on every part's preview as it arrives (``think`` seconds after it, a person
+    watching it); the seconds from the last tap to the final video."""
+    from . import stopwatch
+
+    def videos(e):
+        return [m for m in e.bot_messages(chat["id"]) if m["kind"] == "video"]
+
+    seen = 0
+    while True:
+        emu.wait_for(lambda e: len(videos(e)) > seen, timeout=300)
+        message = videos(emu)[seen]
+        seen += 1
+        buttons = [b["callback_data"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                   for b in row if b["text"].strip() == "1"]
+        if not buttons:  # the final video: the parts are done
+            raise RuntimeError("the final video came before the last pick")
+        time.sleep(think)
+        stopwatch.take(chat["id"])  # the breakdown is of what follows the last pick only
+        t0 = time.perf_counter()
+        emu.press_button(chat, user, message["message_id"], buttons[0])
+        emu.wait_for(lambda e: len(videos(e)) > seen, timeout=600)
+        latest = videos(emu)[seen]
+        if not any(b["text"].strip() == "1" for row in (latest.get("reply_markup") or {}).get(
+                "inline_keyboard", []) for b in row):
+            return time.perf_counter() - t0
+
+
+def bench_bot(runs: int = 3, pick_each: bool = False, think: float = 2.0) -> dict:
     """Through the real bot and the Bot API emulator, with a copy of the library, one song at a
     time: seconds from a 3-minute song's arrival to its first preview, and from the tap on
     "Auto-pick the rest" on that preview (the last pick) to the final video, each with where
-    the time went (``bot.stopwatch``)."""
+    the time went (``bot.stopwatch``). With ``pick_each``, also a song whose every part is
+    picked by hand (``think`` seconds after its preview): seconds from the last pick to the
+    final video, the pieces of the earlier parts made meanwhile."""
     import shutil
 
     from .config import BotSettings
@@ -243,7 +273,7 @@ def bench_bot(runs: int = 3) -> dict:
     settings = BotSettings.from_env()
     if asyncio.run(starter_library.ensure_library(settings.engine)) is not None:
         asyncio.run(library_admin.add_videos([shared_data_dir().joinpath(*DANCER)], settings=settings.engine))
-    first, final, first_steps, final_steps = [], [], [], []
+    first, final, first_steps, final_steps, each, each_steps = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = tmp / "data"
@@ -279,10 +309,21 @@ def bench_bot(runs: int = 3) -> dict:
                     final.append(time.perf_counter() - t0)
                     final_steps.append(_settled(chat["id"], "final_upload"))
                     emu.wait_for(lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), timeout=60)
+                for i in range(runs if pick_each else 0):
+                    user = emu.make_user(f"Picker{i}", f"picker{i}")
+                    chat = emu.make_private_chat(user)
+                    emu.send_file(chat, user, song, kind="audio", mime_type="audio/mpeg")
+                    each.append(_pick_each_part(emu, chat, user, think))
+                    each_steps.append(_settled(chat["id"], "final_upload"))
             finally:
                 runner.stop()
-    return {"benchmark": "bot", "song_seconds": 180, "workers": settings.workers,
-            "seconds_to_first_preview": summarize(first),
-            "first_preview_breakdown_seconds": _breakdown(first_steps, first, FIRST_ANSWER_STEPS),
-            "seconds_last_pick_to_final_video": summarize(final),
-            "final_video_breakdown_seconds": _breakdown(final_steps, final, FINAL_STEPS)}
+    result = {"benchmark": "bot", "song_seconds": 180, "workers": settings.workers,
+              "seconds_to_first_preview": summarize(first),
+              "first_preview_breakdown_seconds": _breakdown(first_steps, first, FIRST_ANSWER_STEPS),
+              "seconds_last_pick_to_final_video": summarize(final),
+              "final_video_breakdown_seconds": _breakdown(final_steps, final, FINAL_STEPS)}
+    if pick_each:
+        result["picking_each_part"] = {
+            "think_seconds": think, "seconds_last_pick_to_final_video": summarize(each),
+            "final_video_breakdown_seconds": _breakdown(each_steps, each, FINAL_STEPS)}
+    return result

@@ -109,9 +109,10 @@ class AnalysedSong:
 
 
 def analyse_song(path: str | os.PathLike, settings: Settings | None = None,
-                 timings: dict[str, float] | None = None) -> AnalysedSong:
-    """Decode, beats and segments, segment descriptors; ``timings`` (when given) gets the
-    seconds of each step: decode, beats (with segments and loudness), features."""
+                 timings: dict[str, float] | None = None, describe: bool = True) -> AnalysedSong:
+    """Decode, beats and segments, segment descriptors (without ``describe``: an empty array,
+    to be described later); ``timings`` (when given) gets the seconds of each step: decode,
+    beats (with segments and loudness), features."""
     settings = settings or Settings.from_env()
     clock = time.perf_counter()
 
@@ -126,6 +127,8 @@ def analyse_song(path: str | os.PathLike, settings: Settings | None = None,
     lap("decode")
     analysis = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
     lap("beats")
+    if not describe:
+        return AnalysedSong(str(path), analysis, np.zeros((0, 0), np.float32))
     descriptors = features.describe_segments(y, analysis.segments, kind=settings.descriptor)
     lap("features")
     return AnalysedSong(str(path), analysis, descriptors)
@@ -141,13 +144,20 @@ def plan_song(path: str | os.PathLike, settings: Settings | None = None) -> tupl
 
 def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | os.PathLike,
                  video_path: str | os.PathLike, sheet_path: str | os.PathLike | None, mode: str,
-                 progress=None) -> Path:
+                 progress=None, pieces_dir: str | os.PathLike | None = None) -> Path:
     """The final video of the chosen library segments (one per song segment) and, when
-    ``sheet_path`` is given, the choreography sheet. Returns the video's path."""
+    ``sheet_path`` is given, the choreography sheet. Returns the video's path. With
+    ``pieces_dir``, a clips video is joined from the pieces stored there, the missing ones made
+    (:mod:`choreo_engine.video.pieces`)."""
     from choreo_engine import video
 
     shots = [video.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
-    final = video.render_final(shots, song_path, video_path, mode=mode, progress=progress)
+    if pieces_dir is not None and mode == "clips":
+        final = video.render_final_in_pieces(dict(enumerate(shots)), [s.start for s in song.segments],
+                                             [s.end for s in song.segments], song_path, pieces_dir, video_path,
+                                             progress=progress)
+    else:
+        final = video.render_final(shots, song_path, video_path, mode=mode, progress=progress)
     if credits_card_wanted():
         from choreo_engine.video.credits import append_credits_card
 

@@ -299,7 +299,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         elif args.what == "plan":
             _print_json(bench.bench_plan(runs=args.runs, timing=not args.no_timing))
         else:
-            _print_json(bench.bench_bot(runs=args.runs))
+            _print_json(bench.bench_bot(runs=args.runs, pick_each=args.pick_each, think=args.think))
     else:
         raise SystemExit(f"unknown benchmark {args.what!r}")
     return 0
@@ -478,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-timing", action="store_true", help="plan: only the choreography metrics, no planning times")
     p.add_argument("--dances", type=int, default=6, help="scale: songs danced at once per configuration")
     p.add_argument("--song-seconds", type=float, default=30.0, help="scale: length of each song")
+    p.add_argument("--pick-each", action="store_true", help="bot: also a song whose every part is picked by hand")
+    p.add_argument("--think", type=float, default=2.0, help="bot --pick-each: seconds between a preview and its pick")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -48,10 +48,11 @@ def warm_up(settings: Settings) -> int:
         return 0
 
 
-def analyse(song_path: str, settings: Settings) -> tuple[dict, np.ndarray, dict[str, float]]:
-    """The song's analysis, its segment descriptors and the seconds each step took."""
+def analyse(song_path: str, settings: Settings, describe: bool = True) -> tuple[dict, np.ndarray, dict[str, float]]:
+    """The song's analysis, its segment descriptors (without ``describe``: an empty array, for
+    :func:`describe` later) and the seconds each step took."""
     timings: dict[str, float] = {}
-    song = choreography.analyse_song(song_path, settings, timings)
+    song = choreography.analyse_song(song_path, settings, timings, describe)
     return song.analysis.to_dict(), song.descriptors, timings
 
 
@@ -122,7 +123,7 @@ def first_offer(song_path: str, out_path: str, settings: Settings) -> dict | Non
     for the caller to check against the whole song's analysis.
     """
     t0 = time.perf_counter()
-    y = audio.decode(song_path, audio.SAMPLE_RATE, settings.max_song_seconds)[: int(HEAD_SECONDS * audio.SAMPLE_RATE)]
+    y = audio.decode(song_path, audio.SAMPLE_RATE, HEAD_SECONDS, head=True)  # the whole decode checks the rest
     head = audio.analyze(y, audio.SAMPLE_RATE, settings.beats_per_segment)
     if len(head.segments) < 2:
         return None
@@ -172,7 +173,8 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
 def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
                   settings: Settings, progress_path: str | None = None, name: str | None = None) -> dict:
     """The final video (``mode``: clips or avatar; file ``name``, by default ``dance-<mode>.mp4``)
-    and the choreography sheet (made once)."""
+    and the choreography sheet (made once). A clips video is joined from its pieces in
+    ``out_dir/pieces`` (:func:`render_pieces`), the missing ones made here."""
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -181,7 +183,8 @@ def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir
     sheet_part = None if sheet.exists() else out / f"sheet.part-{uuid.uuid4().hex[:12]}.png"
     t0 = time.perf_counter()
     video = choreography.render_dance(song, lib_segments, song_path, out / (name or f"dance-{mode}.mp4"),
-                                      sheet_part, mode, _progress_writer(progress_path))
+                                      sheet_part, mode, _progress_writer(progress_path),
+                                      pieces_dir=out / PIECES_DIR)
     if sheet_part is not None:
         os.replace(sheet_part, sheet)
     return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video),
@@ -232,3 +235,22 @@ def export_poses(analysis: dict, picked_ids: list[int], out_dir: str, formats: t
 
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     return practice.export_dance(song, lib_segments, out_dir, formats)
+
+
+PIECES_DIR = "pieces"  # in a session's folder: the pieces of its final clips video
+
+
+def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, settings: Settings,
+                  share: tuple[int, int] = (0, 1), progress_path: str | None = None) -> int:
+    """The pieces of the final clips video that the picks so far decide (``picked_ids``: parts
+    ``0..``), made ahead of the final (after each pick, or by several workers at once, each its
+    ``share``) into ``out_dir/pieces``; :func:`render_result` then joins them. Returns the
+    number of piece files stored."""
+    from choreo_engine import video
+
+    song, lib_segments = _chosen(analysis, picked_ids, settings)
+    shots = {i: video.Shot.from_segments(ls, song.segments[i]) for i, ls in enumerate(lib_segments)}
+    folder = Path(out_dir) / PIECES_DIR
+    video.render_final_in_pieces(shots, [s.start for s in song.segments], [s.end for s in song.segments], song_path,
+                                 folder, None, share=share, progress=_progress_writer(progress_path))
+    return len(list(folder.glob("piece-*.mp4")))

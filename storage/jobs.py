@@ -33,15 +33,16 @@ class JobRepo:
         """The next queued job, marked running (atomically), with its attempts counted.
 
         What a person waits for goes first: a chosen part's next preview, the auto path and
-        renders before new songs' analyses; in order of queueing within each. The claim is a
+        renders before new songs' analyses, and work made ahead (pieces of a final) last; in order
+        of queueing within each. The claim is a
         conditional update, so of two processes claiming at once one gets the job and the other
         looks again.
         """
         while True:
             async with self.db.transaction() as conn:
                 cur = await conn.execute(
-                    "SELECT * FROM jobs WHERE status = ? ORDER BY CASE kind WHEN ? THEN 1 ELSE 0 END, id LIMIT 1",
-                    (JobStatus.QUEUED, JobKind.ANALYSE))
+                    "SELECT * FROM jobs WHERE status = ? ORDER BY CASE kind WHEN ? THEN 1 WHEN ? THEN 2 ELSE 0 END, id LIMIT 1",
+                    (JobStatus.QUEUED, JobKind.ANALYSE, JobKind.PIECES))
                 row = await cur.fetchone()
                 if row is None:
                     return None

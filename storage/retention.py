@@ -1,8 +1,9 @@
 """What the data directory may lose, and losing it: the retention sweep's files and rows.
 
 Session media live in ``sessions/<session id>/`` (the song, a preview per offered part, the
-final videos and the sheet) under the media directory (``Database.media_dir``: the data directory
-unless ``CHOREO_MEDIA_DIR`` says otherwise). A sweep (:meth:`DataDirSweep.sweep`, run on a schedule by
+final videos and the sheet, and ``pieces/``: the final video's pieces, made as parts are
+picked) under the media directory (``Database.media_dir``: the data directory unless
+``CHOREO_MEDIA_DIR`` says otherwise). A sweep (:meth:`DataDirSweep.sweep`, run on a schedule by
 ``bot.service.retention``) removes, at a given time ``now``:
 
 - a finished session's folder once its retention (per status: done, failed, cancelled) is over;
@@ -262,7 +263,8 @@ class DataDirSweep:
         return freed
 
     def _remove_temporary(self, folder: Path, now: float, grace: float, report: SweepReport) -> None:
-        for path in folder.iterdir():
+        # subfolders too: the pieces of a final video are written in the session's pieces/
+        for path in folder.rglob("*"):
             if path.is_file() and _TEMPORARY.search(path.name) and changed_at(path) < now - grace:
                 report.count("temporary_files", _remove(path))
 

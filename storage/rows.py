@@ -53,6 +53,7 @@ class JobKind(StrEnum):
     PRACTICE = "practice"  # a practice video of a finished dance
     EXPORT = "export"  # a finished dance's poses as files
     AUTO = "auto"  # choose the rest automatically (a tap on Auto), payload: user and pressed message
+    PIECES = "pieces"  # pieces of the final video the picks so far decide, made ahead (after a pick), lowest priority
 
 
 class PickMode(StrEnum):
@@ -91,6 +92,7 @@ class ButtonAction(StrEnum):
     CHANGE_PAGE = "change_page"  # the part list's page (value)
     CHANGE_PART = "change_part"  # offer the candidates of part ``idx`` again
     CHANGE_PICK = "change_pick"  # value: the library segment id that replaces part ``idx``
+    CHANGE_CLOSE = "change_close"  # close the vote on changing part ``idx``; value: its deadline (epoch s)
     RESEND = "resend"  # /history: send version ``value`` again
 
 

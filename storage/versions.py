@@ -3,6 +3,11 @@ so a part can be changed afterwards and ``/history`` can send any version again.
 
 Changing a part is one transaction: the session leaves ``done`` for ``rendering`` only if it was
 done (a double tap changes nothing twice), the part's pick moves, and the render job is queued.
+
+In a group in vote mode a change offer is voted on like a part being chosen: the offer's
+:data:`ButtonAction.CHANGE_CLOSE` button (the starter's "Close vote") exists while the vote is
+open and holds its deadline; the votes are the part's rows in ``votes`` (those of the first
+choice are cleared when the change vote opens; ``vote_history`` keeps every tap).
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ class VersionRepo:
         return tokens.index(token) + 1 if token in tokens else 0
 
     async def change_pick(self, session_id: str, idx: int, rank: int, segment_id: int, user_id: int | None,
-                          mode: str) -> bool:
+                          mode: str, source: PickSource = PickSource.USER) -> bool:
         """Part ``idx`` of a finished dance now dances ``segment_id``; its render is queued.
         False (nothing written) when the session is not done: a render is under way, or it ended."""
         async with self.db.transaction() as conn:
@@ -91,9 +96,63 @@ class VersionRepo:
             await conn.execute(
                 f"""UPDATE session_segments SET picked_rank = ?, picked_segment_id = ?, picked_by = ?,
                     picked_at = {NOW}, pick_source = ? WHERE session_id = ? AND idx = ? AND status = ?""",
-                (rank, segment_id, user_id, PickSource.USER, session_id, idx, SegmentStatus.PICKED))
+                (rank, segment_id, user_id, source, session_id, idx, SegmentStatus.PICKED))
             await conn.execute(
                 "INSERT INTO picks (session_id, idx, user_id, rank, library_segment_id, source) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, idx, user_id, rank, segment_id, PickSource.USER))
+                (session_id, idx, user_id, rank, segment_id, source))
+            # a vote on this part, if one was open, is closed by the change
+            await conn.execute("DELETE FROM buttons WHERE session_id = ? AND idx = ? AND action = ?",
+                               (session_id, idx, ButtonAction.CHANGE_CLOSE))
             await insert_job(conn, session_id, JobKind.RENDER, None, {"mode": mode, "changed_part": idx})
             return True
+
+    # ------------------------------------------------------------------ a group's vote on a change
+    async def open_change_vote(self, session_id: str, idx: int, deadline: float) -> Button:
+        """The part's change offer is voted on until ``deadline``: its close button, the part's
+        earlier votes cleared."""
+        close = Button(new_token(), session_id, idx, ButtonAction.CHANGE_CLOSE, int(deadline))
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM buttons WHERE session_id = ? AND idx = ? AND action = ?",
+                               (session_id, idx, ButtonAction.CHANGE_CLOSE))
+            await conn.execute("DELETE FROM votes WHERE session_id = ? AND idx = ?", (session_id, idx))
+            await conn.execute("INSERT INTO buttons (token, session_id, idx, action, value) VALUES (?, ?, ?, ?, ?)",
+                               (close.token, session_id, idx, close.action, close.value))
+        return close
+
+    async def change_vote_open(self, session_id: str, idx: int) -> bool:
+        row = await self.db.fetchone("SELECT 1 FROM buttons WHERE session_id = ? AND idx = ? AND action = ?",
+                                     (session_id, idx, ButtonAction.CHANGE_CLOSE))
+        return row is not None
+
+    async def change_vote(self, session_id: str, idx: int, user_id: int, rank: int) -> bool:
+        """One vote per person on the change of a part (a second tap moves it); False when no
+        change vote is open on it or the dance is not done (a change is being rendered)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                """SELECT 1 FROM buttons b JOIN sessions s ON s.id = b.session_id
+                   WHERE b.session_id = ? AND b.idx = ? AND b.action = ? AND s.status = ?""",
+                (session_id, idx, ButtonAction.CHANGE_CLOSE, SessionStatus.DONE))
+            if await cur.fetchone() is None:
+                return False
+            await conn.execute(
+                f"""INSERT INTO votes (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (session_id, idx, user_id) DO UPDATE SET rank = excluded.rank,
+                    at = {NOW}""", (session_id, idx, user_id, rank))
+            await conn.execute("INSERT INTO vote_history (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)",
+                               (session_id, idx, user_id, rank))
+            return True
+
+    async def change_choice(self, session_id: str, idx: int, rank: int) -> int | None:
+        """The library segment id of candidate ``rank`` (1-based) of the part's change offer."""
+        rows = await self.db.fetchall(
+            "SELECT value FROM buttons WHERE session_id = ? AND idx = ? AND action = ? ORDER BY rowid",
+            (session_id, idx, ButtonAction.CHANGE_PICK))
+        return int(rows[rank - 1]["value"]) if 0 < rank <= len(rows) else None
+
+    async def due_change_votes(self, now: float) -> list[tuple[str, int]]:
+        """(session id, part) of the change votes whose deadline has passed."""
+        rows = await self.db.fetchall(
+            """SELECT b.session_id, b.idx FROM buttons b JOIN sessions s ON s.id = b.session_id
+               WHERE b.action = ? AND b.value <= ? AND s.status = ?""",
+            (ButtonAction.CHANGE_CLOSE, now, SessionStatus.DONE))
+        return [(r["session_id"], r["idx"]) for r in rows]

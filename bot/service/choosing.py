@@ -61,6 +61,9 @@ class Choosing:
             session.id, [(idx, rank, chosen.library_segment_id)], user_id, source,
             next_job=(JobKind.RENDER, None) if last else (JobKind.OFFER, idx + 1))
         if ok:
+            if not last and (session.render_mode or "clips") == "clips":
+                # the final video's pieces this pick decides, made while the next part is chosen
+                await self.rt.jobs.enqueue(session.id, JobKind.PIECES, idx)
             self.rt.wake.set()
         return ok
 
@@ -112,7 +115,10 @@ class Choosing:
     # ------------------------------------------------------------------ buttons
     async def part_is_voted(self, session: Session, button: Button) -> bool:
         """Whether the button's part was offered for a vote. A part keeps the mode it was offered
-        in (its keyboard and deadline were made for it); a /mode change applies from the next part."""
+        in (its keyboard and deadline were made for it); a /mode change applies from the next part.
+        A finished dance's part offered again for a change is voted on while its change vote is open."""
+        if button.action == ButtonAction.CHANGE_PICK and button.idx is not None:
+            return await self.rt.versions.change_vote_open(session.id, button.idx)
         if button.action != ButtonAction.PICK or button.idx is None:
             return False
         seg_row = await self.rt.sessions.segment(session.id, button.idx)

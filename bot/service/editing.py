@@ -3,28 +3,38 @@
 Under a dance, "Change a part" lists the parts (paged, with section names when the analysis
 has them); a part's six candidates come back ranked on both of its neighbours; a pick queues
 the render of a new version (the analysis, descriptors and the other picks are reused; only
-the video is made again). Every version is kept, and ``/history`` can send any of them again.
+the changed part's pieces of the video are made again, :mod:`choreo_engine.video.pieces`).
+Every version is kept, and ``/history`` can send any of them again.
+
+In groups the choosing rules hold: the song's starter opens the list and a part's offer; in
+vote mode (``/mode vote``) everyone votes 1-6 on the new candidates (tapping again moves the
+vote, the buttons show the counts) until the starter taps "Close vote" or the vote times out;
+the most voted move wins, a tie the higher-ranked one, no votes the first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+import time
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from storage.rows import Button, ButtonAction, DanceVersion, Session, SessionStatus
+from storage.rows import Button, ButtonAction, DanceVersion, PickMode, PickSource, Session, SessionStatus
 
 from .. import worker
 from ..texts import t
+from .choosing import VOTE_EDIT_DELAY
 from .messages import Messages, fmt_time, section_name, whose
 from .runtime import Runtime
 from .stages import song_descriptors
 
 log = logging.getLogger(__name__)
 
-CHANGE_ACTIONS = (ButtonAction.CHANGE, ButtonAction.CHANGE_PAGE, ButtonAction.CHANGE_PART, ButtonAction.CHANGE_PICK)
+CHANGE_ACTIONS = (ButtonAction.CHANGE, ButtonAction.CHANGE_PAGE, ButtonAction.CHANGE_PART, ButtonAction.CHANGE_PICK,
+                  ButtonAction.CHANGE_CLOSE)
 PARTS_PER_PAGE = 20
 NUMBERS_PER_ROW = 5
 NAMED_PER_ROW = 2  # "12 · Chorus" needs the room
@@ -58,6 +68,22 @@ def parts_keyboard(part_buttons: list[Button], names: list[str | None] | None, p
     return InlineKeyboardMarkup(rows)
 
 
+def change_keyboard(lang: str, buttons: list[Button], current: int | None, close: Button | None = None,
+                    counts: dict[int, int] | None = None) -> InlineKeyboardMarkup:
+    """The new candidates 1-6 in rows of three (✓ on the move danced now, the vote counts when
+    voted), then "Close vote" when the change is voted on."""
+    def label(rank: int, b: Button) -> str:
+        votes = counts.get(rank) if counts else None
+        return f"{rank}" + (" ✓" if b.value == current else "") + (f" · {votes}" if votes else "")
+
+    labels = [label(i + 1, b) for i, b in enumerate(buttons)]
+    rows = [[InlineKeyboardButton(labels[j], callback_data=buttons[j].token) for j in range(i, min(i + 3, len(buttons)))]
+            for i in range(0, len(buttons), 3)]
+    if close is not None:
+        rows.append([InlineKeyboardButton(t(lang, "btn_close"), callback_data=close.token)])
+    return InlineKeyboardMarkup(rows)
+
+
 def version_label(lang: str, version: DanceVersion) -> str:
     label = t(lang, "history_version", number=version.number, mode=t(lang, f"mode_{version.mode}"))
     if version.changed_part is not None:
@@ -69,6 +95,7 @@ class Editing:
     def __init__(self, rt: Runtime, messages: Messages) -> None:
         self.rt = rt
         self.messages = messages
+        self._vote_edits: set[tuple[str, int, int]] = set()
 
     async def handle_button(self, session: Session, button: Button, user_id: int, query: CallbackQuery) -> None:
         """A change or resend button (the caller holds the session's lock and checked who may press it)."""
@@ -92,7 +119,15 @@ class Editing:
             await query.answer(t(lang, "alert_preparing"))
             await self.offer_change(session, button.value)
         elif button.action == ButtonAction.CHANGE_PICK:
-            await self.change(session, button, user_id, query)
+            if await self.rt.versions.change_vote_open(session.id, button.idx):
+                await self.vote(session, button, user_id, query)
+            else:
+                await self.change(session, button, user_id, query)
+        elif button.action == ButtonAction.CHANGE_CLOSE:
+            if await self.close_vote(session, button.idx, query.message.message_id if query.message else None):
+                await query.answer()
+            else:
+                await query.answer(t(lang, "alert_stale"), show_alert=True)
 
     # ------------------------------------------------------------------ changing a part
     async def list_parts(self, session: Session, page: int, message_id: int | None = None) -> None:
@@ -130,16 +165,17 @@ class Editing:
             return
         ids = [c["segment_id"] for c in result["candidates"]]
         buttons = await rt.versions.offer_change(session.id, idx, ids)
-        current = picked[idx]
-        labels = [f"{i + 1}" + (" ✓" if b.value == current else "") for i, b in enumerate(buttons)]
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(labels[j], callback_data=buttons[j].token)
-                                        for j in range(i, min(i + 3, len(buttons)))]
-                                       for i in range(0, len(buttons), 3)])
+        close = None
+        if not session.private and await rt.votes.chat_mode(session.chat_id) == PickMode.VOTE:
+            close = await rt.versions.open_change_vote(session.id, idx, time.time() + rt.settings.vote_timeout_seconds)
+        markup = change_keyboard(lang, buttons, picked[idx], close)
         seg = analysis["segments"][idx]
         names = section_names(analysis, lang)
         section = f" · {html.escape(names[idx])}" if names and names[idx] else ""
         caption = t(lang, "change_offer", part=idx + 1, total=session.n_segments, start=fmt_time(seg["start"]),
                     end=fmt_time(seg["end"]), section=section, song=html.escape(session.song_name)) + whose(session)
+        if close is not None:
+            caption += t(lang, "vote_hint", minutes=max(1, round(rt.settings.vote_timeout_seconds / 60)))
         if result["note"]:
             caption += t(lang, "offer_short", note=html.escape(result["note"]))
         with open(result["preview"], "rb") as fh:
@@ -158,12 +194,77 @@ class Editing:
         rt.wake.set()
         await query.answer("✓")
         if query.message:
-            caption = t(lang, "change_picked", part=button.idx + 1, rank=rank) + whose(session)
+            await self._picked_caption(session, button.idx, rank, query.message.message_id)
+
+    async def _picked_caption(self, session: Session, idx: int, rank: int, message_id: int) -> None:
+        """The change offer keeps only its choice."""
+        caption = t(session.language, "change_picked", part=idx + 1, rank=rank) + whose(session)
+        try:
+            await self.rt.bot.edit_message_caption(chat_id=session.chat_id, message_id=message_id, caption=caption,
+                                                   reply_markup=None, parse_mode="HTML")
+        except TelegramError as exc:  # the change is recorded; only its caption did not change
+            log.debug("change caption skipped: %s", exc)
+
+    # ------------------------------------------------------------------ a group's vote on a change
+    async def vote(self, session: Session, button: Button, user_id: int, query: CallbackQuery) -> None:
+        """A vote on a part's new move; the offer's buttons show the counts (one edit per burst of taps)."""
+        rt = self.rt
+        rank = await rt.versions.change_rank(session.id, button.idx, button.token)
+        if not rank or not await rt.versions.change_vote(session.id, button.idx, user_id, rank):
+            await query.answer(t(session.language, "alert_stale"), show_alert=True)
+            return
+        await query.answer(t(session.language, "vote_counted", rank=rank))
+        if query.message is not None:
+            key = (session.id, button.idx, query.message.message_id)
+            if key not in self._vote_edits:
+                self._vote_edits.add(key)
+                asyncio.get_running_loop().call_later(VOTE_EDIT_DELAY,
+                                                      lambda: asyncio.ensure_future(self._show_votes(*key)))
+
+    async def _show_votes(self, session_id: str, idx: int, message_id: int) -> None:
+        rt = self.rt
+        self._vote_edits.discard((session_id, idx, message_id))
+        session = await rt.sessions.get(session_id)
+        if session is None or not await rt.versions.change_vote_open(session_id, idx):
+            return
+        buttons = await rt.sessions.segment_buttons(session_id, idx)
+        picks = [b for b in buttons if b.action == ButtonAction.CHANGE_PICK]
+        close = next((b for b in buttons if b.action == ButtonAction.CHANGE_CLOSE), None)
+        current = (await rt.sessions.picked_segment_ids(session_id))[idx]
+        markup = change_keyboard(session.language, picks, current, close, await rt.votes.counts(session_id, idx))
+        try:
+            await rt.bot.edit_message_reply_markup(session.chat_id, message_id, reply_markup=markup)
+        except TelegramError as exc:  # the votes are stored; only their counts are not shown
+            log.debug("change vote count edit skipped: %s", exc)
+
+    async def close_vote(self, session: Session, idx: int, message_id: int | None = None) -> bool:
+        """The change vote's winner becomes the part's move and the new version is queued (the
+        caller holds the session's lock); False when no vote is open on the part."""
+        rt = self.rt
+        if session.status != SessionStatus.DONE or not await rt.versions.change_vote_open(session.id, idx):
+            return False
+        counts = await rt.votes.counts(session.id, idx)
+        rank = min(counts, key=lambda r: (-counts[r], r)) if counts else 1
+        segment_id = await rt.versions.change_choice(session.id, idx, rank)
+        if segment_id is None or not await rt.versions.change_pick(session.id, idx, rank, segment_id, None,
+                                                                   session.render_mode, PickSource.VOTE):
+            return False
+        rt.wake.set()
+        if message_id is not None:
+            await self._picked_caption(session, idx, rank, message_id)
+        return True
+
+    async def close_due_votes(self) -> None:
+        """Close every change vote whose deadline has passed (the vote timer calls this)."""
+        rt = self.rt
+        for session_id, idx in await rt.versions.due_change_votes(time.time()):
             try:
-                await rt.bot.edit_message_caption(chat_id=session.chat_id, message_id=query.message.message_id,
-                                                  caption=caption, reply_markup=None, parse_mode="HTML")
-            except TelegramError as exc:  # the change is recorded; only its caption did not change
-                log.debug("change caption skipped: %s", exc)
+                async with rt.lock(session_id):
+                    session = await rt.sessions.get(session_id)
+                    if session is not None:
+                        await self.close_vote(session, idx)
+            except Exception:  # one vote's trouble must not keep the others open
+                log.exception("closing the change vote on %s part %d failed", session_id, idx)
 
     # ------------------------------------------------------------------ versions
     async def resend(self, session: Session, number: int, chat_id: int) -> None:

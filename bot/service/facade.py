@@ -129,6 +129,7 @@ class ChoreoService:
         while True:
             try:
                 await self.choosing.close_due_votes()
+                await self.editing.close_due_votes()
             except asyncio.CancelledError:
                 raise
             except Exception:

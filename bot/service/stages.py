@@ -79,6 +79,8 @@ class Stages:
                 await self.offer(session, 0)
         elif job.kind == JobKind.OFFER:
             await self.offer(session, job.idx)
+        elif job.kind == JobKind.PIECES:
+            await self.make_pieces(session)
         elif job.kind == JobKind.AUTO and session.status == SessionStatus.CHOOSING:
             await self.choosing.auto_pick(session, job.idx, job.payload.get("user_id"),
                                           pressed_message_id=job.payload.get("message_id"))
@@ -130,9 +132,12 @@ class Stages:
         # not forced: a forced edit waits for its turn (3 s after the "queued" message), and the
         # first preview would wait with it; a song that waited in the queue still gets this line
         await self.messages.progress(session, "analysing")
-        whole = asyncio.ensure_future(rt.engine.run(worker.analyse, song_path, rt.settings.engine))
         head = None
-        if rt.settings.workers > 1 and session.delivery != Delivery.AUTO:  # part 1 from the song's start, beside it
+        beside = rt.settings.workers > 1 and session.delivery != Delivery.AUTO
+        # with part 1 made from the song's start beside it, the whole song's descriptors (needed
+        # from part 2 on) are made after part 1's preview is sent, not before
+        whole = asyncio.ensure_future(rt.engine.run(worker.analyse, song_path, rt.settings.engine, not beside))
+        if beside:  # part 1 from the song's start, beside it
             out = rt.session_dir(session.id) / "preview-001.mp4"
             head = asyncio.ensure_future(rt.engine.run(worker.first_offer, song_path, str(out), rt.settings.engine))
         try:
@@ -144,15 +149,21 @@ class Stages:
             raise
         stopwatch.add_all(session.chat_id, timings)
         first = await self._first_offer(head, analysis) if head is not None else None
-        if not await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path,
-                                                features.descriptor_tag(rt.settings.engine.descriptor)):
+        # not described yet: an empty tag, which song_descriptors tells from every real one
+        tag = features.descriptor_tag(rt.settings.engine.descriptor) if len(descriptors) else ""
+        if not await rt.sessions.store_analysis(session.id, analysis, descriptors, song_path, tag):
             return  # cancelled while analysing
         session = await rt.sessions.get(session.id)
         if session.delivery == Delivery.AUTO:  # /mode auto: the whole dance at once, changes afterwards
             await self.choosing.auto_pick(session, 0, user_id=None)
             return
-        await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
+        if first is None:  # a preview made now: say so (a prepared one goes out at once, no edit before it)
+            await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
         await self.offer(session, 0, first)
+        if not tag:  # the descriptors for part 2 on, while part 1 is watched
+            session = await rt.sessions.get(session.id)
+            if session is not None and session.status == SessionStatus.CHOOSING:
+                await song_descriptors(rt, session, analysis)
 
     @staticmethod
     async def _first_offer(head: asyncio.Future, analysis: dict) -> dict | None:
@@ -177,13 +188,16 @@ class Stages:
         if session.status != SessionStatus.CHOOSING or seg_row is None or not (
                 seg_row.status == SegmentStatus.PENDING or unsent):
             return  # already offered (a re-run job) or no longer choosing
-        await self.messages.progress(session, "previews")
+        if prepared is None:  # an edit right before the preview's send would make it wait its turn
+            await self.messages.progress(session, "previews")
         analysis = session.song_analysis()
-        descriptors = await song_descriptors(rt, session, analysis)
-        picked = await rt.sessions.picked_segment_ids(session.id)
-        out = rt.session_dir(session.id) / PREVIEW_NAME.format(idx + 1)
-        result = prepared or await rt.engine.run(worker.offer, analysis, descriptors, idx, picked,
-                                                 session.song_path, str(out), rt.settings.engine)
+        result = prepared
+        if result is None:
+            descriptors = await song_descriptors(rt, session, analysis)
+            picked = await rt.sessions.picked_segment_ids(session.id)
+            out = rt.session_dir(session.id) / PREVIEW_NAME.format(idx + 1)
+            result = await rt.engine.run(worker.offer, analysis, descriptors, idx, picked, session.song_path, str(out),
+                                         rt.settings.engine)
         stopwatch.add_all(session.chat_id, result["timings"])
         await rt.sessions.store_candidates(session.id, idx, result["candidates"])
         if not result["candidates"]:
@@ -222,6 +236,54 @@ class Stages:
             self.messages.progress_later(session, "ready", segments=session.n_segments, tempo=round(analysis["tempo"]))
 
     # ------------------------------------------------------------------ render and deliver
+    async def make_pieces(self, session: Session) -> None:
+        """The pieces of the final video that the picks so far decide, made while the next parts
+        are chosen (a job queued after each pick), so the last pick leaves only its own pieces and
+        the join. Work done ahead: a failure is logged, and the render makes what is missing."""
+        rt = self.rt
+        if session.status != SessionStatus.CHOOSING or (session.render_mode or "clips") != "clips":
+            return
+        try:
+            picked = await rt.sessions.picked_segment_ids(session.id)
+            if picked and session.song_path:
+                await rt.engine.run(worker.render_pieces, session.song_analysis(), picked, session.song_path,
+                                    str(rt.session_dir(session.id)), rt.settings.engine)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("session %s: pieces made ahead failed (the render makes them): %r", session.id, exc)
+
+    async def _render_in_shares(self, session: Session, mode: str, analysis: dict, picked: list[int], song_path: str,
+                                progress_file: str, name: str) -> dict:
+        """The final video: a clips video's missing pieces made by every engine worker at once
+        (each its share, its progress in its own file), then joined; an avatar video in one call."""
+        rt = self.rt
+        folder = str(rt.session_dir(session.id))
+        t0 = time.perf_counter()
+        if mode == "clips" and rt.settings.workers > 1:
+            n = rt.settings.workers
+            await asyncio.gather(*(rt.engine.run(worker.render_pieces, analysis, picked, song_path, folder,
+                                                 rt.settings.engine, (k, n), f"{progress_file}.{k}")
+                                   for k in range(n)))
+        shares = time.perf_counter() - t0
+        result = await rt.engine.run(worker.render_result, analysis, picked, song_path, folder, mode,
+                                     rt.settings.engine, progress_file, name)
+        result["timings"]["render"] = result["timings"].get("render", 0.0) + shares
+        return result
+
+    @staticmethod
+    def _render_percent(progress_file: str, workers: int) -> int:
+        """Percent done of a render: the mean of its shares' progress files, then the join's."""
+        def read(path: str) -> float:
+            try:
+                return float(Path(path).read_text())
+            except (OSError, ValueError):
+                return 0.0
+
+        shares = [read(f"{progress_file}.{k}") for k in range(workers)] if workers > 1 else []
+        done = read(progress_file)
+        return int(100 * (0.9 * sum(shares) / len(shares) + 0.1 * done if shares and done < 1.0 else done))
+
     async def render(self, session: Session, mode: str, changed_part: int | None = None) -> None:
         """Render the picks in ``mode`` unless a version with these picks exists; deliver it.
         Every render is kept as a version of the dance (``changed_part``: the part it changed)."""
@@ -248,17 +310,13 @@ class Stages:
             analysis = session.song_analysis()
             progress_file = str(rt.session_dir(session.id) / f"render-{mode}.progress")
             number = await rt.versions.next_number(session.id)
-            task = asyncio.ensure_future(rt.engine.run(
-                worker.render_result, analysis, picked, song_path, str(rt.session_dir(session.id)),
-                mode, rt.settings.engine, progress_file, f"dance-{mode}-v{number}.mp4"))
+            task = asyncio.ensure_future(self._render_in_shares(session, mode, analysis, picked, song_path,
+                                                                progress_file, f"dance-{mode}-v{number}.mp4"))
             try:
                 while not task.done():
                     await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
                     if not task.done():
-                        try:
-                            percent = int(float(Path(progress_file).read_text()) * 100)
-                        except (OSError, ValueError):
-                            percent = 0
+                        percent = self._render_percent(progress_file, rt.settings.workers if mode == "clips" else 1)
                         await self.messages.progress(session, "rendering", percent=percent)
             except asyncio.CancelledError:
                 task.cancel()  # the job was abandoned (its deadline): so is its engine call

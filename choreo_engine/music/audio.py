@@ -215,9 +215,11 @@ def _decode_soundfile(path: Path, demuxer: str, sr: int, max_seconds: float | No
 
 
 def decode(
-    path: str | os.PathLike, sr: int = SAMPLE_RATE, max_seconds: float | None = DEFAULT_MAX_SECONDS
+    path: str | os.PathLike, sr: int = SAMPLE_RATE, max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    head: bool = False,
 ) -> np.ndarray:
-    """Decode any file with sound in it to mono float32 at ``sr``.
+    """Decode any file with sound in it to mono float32 at ``sr`` (with ``head``: only its first
+    ``max_seconds``, a longer file is not refused: the start of a song while the whole is decoded elsewhere).
 
     The container is told by its first bytes and must be one read as a self-contained audio or
     video file (:func:`choreo_engine.ffmpeg.probe_media`); its first audio stream is decoded by
@@ -247,8 +249,10 @@ def decode(
         if decoded is None:
             raise NotAudioError()
         y, cut = decoded
-    if cut:
+    if cut and not head:
         raise TooLongError(limit_minutes=max_seconds / 60)
+    if head:
+        y = y[: int(max_seconds * sr)]
     if len(y) == 0:
         raise EmptyAudioError()
     if not np.all(np.isfinite(y)):

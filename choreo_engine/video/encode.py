@@ -15,6 +15,7 @@ smaller, and they check the file size after encoding. The sound is AAC at 128 kb
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Callable, Iterable
@@ -25,8 +26,8 @@ import numpy as np
 from ..errors import EncodeError, RenderError
 from ..ffmpeg import media_input, pipe_frames, sniff_demuxer, timeout_for
 
-__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "audio_bitrate", "encode_video", "encode_within",
-           "forward_only", "frame_height_for", "video_bitrate_budget"]
+__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "aac_args", "audio_bitrate", "encode_pieces",
+           "encode_video", "encode_within", "forward_only", "frame_height_for", "video_bitrate_budget"]
 
 AUDIO_KBPS = 128
 # Below this many bits per pixel per frame the final video is rendered smaller.
@@ -53,6 +54,11 @@ def video_bitrate_budget(duration: float, max_bytes: int, audio_kbps: float = AU
     total_kbit = max_bytes * 8.0 * margin / 1000.0
     # AAC runs a few per cent over its nominal bitrate
     return max(0.0, (total_kbit - 1.05 * audio_kbps * duration) / (duration + buffer_seconds))
+
+
+def aac_args(audio_kbps: int) -> list[str]:
+    """ffmpeg's output arguments for the sound of every video: stereo AAC at 44.1 kHz."""
+    return ["-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-ar", "44100"]
 
 
 def forward_only(progress: Callable[[float], None] | None) -> Callable[[float], None]:
@@ -101,10 +107,11 @@ def encode_within(out_path: Path, frames_at: Callable[[int], tuple[Iterable[np.n
 
 
 def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W: int, H: int, fps: float, *,
-            song_path: str | os.PathLike, audio_start: float, audio_duration: float, video_kbps: float,
+            song_path: str | os.PathLike | None, audio_start: float, audio_duration: float, video_kbps: float,
             crf: int, preset: str = "veryfast", audio_kbps: int = AUDIO_KBPS, fade: bool = False,
             progress: Callable[[float], None] | None = None) -> None:
-    """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC."""
+    """Pipe ``n_frames`` BGR frames (as I420) into x264 and mux ``song_path[audio_start : +audio_duration]`` as AAC
+    (no sound when ``song_path`` is None: a piece of the final video, see :mod:`.pieces`)."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # a name of its own: the same video may be made twice at once (a task handed to a second worker)
@@ -113,17 +120,38 @@ def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W:
     afilter = []
     if fade and audio_duration > 0.2:
         afilter = ["-af", f"afade=t=in:d=0.02,afade=t=out:st={audio_duration - 0.05:.3f}:d=0.05"]
-    args = [
-        "-nostdin", "-v", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0",
+    sound_input: list[str] = []
+    sound_codec: list[str] = []
+    if song_path is not None:
         # the song came from outside: read as local files and accepted containers only
-        "-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}", *media_input(song_path, sniff_demuxer(song_path)),
-        "-map", "0:v:0", "-map", "1:a:0",
-        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-maxrate", f"{kbps}k",
-        "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(int(round(2 * fps))),
-        *afilter, "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-ar", "44100",
-        "-movflags", "+faststart", "-f", "mp4", str(tmp),
+        sound_input = ["-ss", f"{audio_start:.4f}", "-t", f"{audio_duration:.4f}",
+                       *media_input(song_path, sniff_demuxer(song_path))]
+        sound_codec = [*afilter, *aac_args(audio_kbps)]
+    args = [
+        *_frames_input(W, H, fps), *sound_input,
+        "-map", "0:v:0", *(["-map", "1:a:0"] if song_path is not None else []),
+        *_x264(fps, kbps, crf, preset), *sound_codec, "-movflags", "+faststart", "-f", "mp4", str(tmp),
     ]
+    try:
+        _pipe_i420(args, frames, n_frames, fps, progress)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out_path)
+
+
+def _frames_input(W: int, H: int, fps: float) -> list[str]:
+    return ["-nostdin", "-v", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-framerate", f"{fps:.6g}", "-i", "pipe:0"]
+
+
+def _x264(fps: float, kbps: int, crf: int, preset: str) -> list[str]:
+    return ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k",
+            "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(int(round(2 * fps)))]
+
+
+def _pipe_i420(args: list[str], frames: Iterable[np.ndarray], n_frames: int, fps: float,
+               progress: Callable[[float], None] | None) -> None:
     # converted here (SIMD, BT.601 limited range like ffmpeg's default, and closer to the source):
     # half the bytes through the pipe and no swscale in ffmpeg, ~25 % faster
     try:
@@ -131,9 +159,37 @@ def encode_video(out_path: Path, frames: Iterable[np.ndarray], n_frames: int, W:
         pipe_frames(args, frames, lambda frame: cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).data, n_frames, progress,
                     timeout=timeout_for(n_frames / fps))
     except EncodeError as exc:
-        tmp.unlink(missing_ok=True)
         raise RenderError(str(exc)) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, out_path)
+
+
+def encode_pieces(out_paths: list[Path], counts: list[int], frames: Iterable[np.ndarray], W: int, H: int, fps: float,
+                  *, video_kbps: float, crf: int, preset: str = "veryfast",
+                  progress: Callable[[float], None] | None = None) -> None:
+    """Consecutive pieces of one video (``counts[i]`` frames into ``out_paths[i]``, no sound) in
+    one x264 run: an IDR frame forced where each piece starts and the stream split there by the
+    segment muxer, so each file plays on its own and they join by a stream copy. One run
+    instead of one per piece: starting x264 and the clip readers again cost ~0.3 s a piece."""
+    starts = np.cumsum([0, *counts[:-1]])
+    n_frames = int(sum(counts))
+    kbps = max(50, int(video_kbps))
+    work = Path(out_paths[0]).parent / f"pieces.{uuid.uuid4().hex[:12]}.part"
+    work.mkdir(parents=True, exist_ok=True)
+    # each piece's first frame, a half frame early so rounding never moves it to the next one
+    key_times = ",".join(f"{(k - 0.5) / fps:.6f}" for k in starts[1:])
+    if len(out_paths) == 1:
+        split = ["-movflags", "+faststart", "-f", "mp4", str(work / "piece-00000.mp4")]
+    else:
+        split = ["-force_key_frames", key_times, "-forced-idr", "1",
+                 "-f", "segment", "-segment_frames", ",".join(str(int(k)) for k in starts[1:]),
+                 "-reset_timestamps", "1", "-segment_format", "mp4", "-segment_format_options", "movflags=+faststart",
+                 str(work / "piece-%05d.mp4")]
+    args = [*_frames_input(W, H, fps), "-map", "0:v:0", *_x264(fps, kbps, crf, preset), *split]
+    try:
+        _pipe_i420(args, frames, n_frames, fps, progress)
+        made = sorted(work.glob("piece-*.mp4"))
+        if len(made) != len(out_paths):
+            raise RenderError(f"expected {len(out_paths)} pieces, the encoder split {len(made)}")
+        for src, dst in zip(made, out_paths):
+            os.replace(src, dst)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -32,17 +32,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..ffmpeg import probe_duration
-from .encode import audio_bitrate, encode_within, forward_only, video_bitrate_budget
+from .encode import audio_bitrate, encode_within, forward_only, frame_height_for, video_bitrate_budget
+from .pieces import FinalLook, join_pieces, render_pieces, song_sound
 from .shots import Shot, check_order
 from .sources import BLEND_FRAMES, auto_aspect, clip_frames, frame_size
 from .stage import avatar_frames
 
-__all__ = ["FINAL_HEIGHTS", "render_final"]
+__all__ = ["FINAL_HEIGHTS", "final_look", "render_final", "render_final_in_pieces"]
 
 # The frame's shorter side steps down through these when the size budget gives too few bits per pixel.
 FINAL_HEIGHTS = (1080, 720, 540, 480, 360, 270, 240)
@@ -53,6 +54,51 @@ def _song_duration(song_path: str | os.PathLike, decoded: float) -> float:
     then the length decoded, which the segments end at."""
     d = probe_duration(song_path)
     return float(d) if d and abs(d - decoded) < 1.0 else float(decoded)
+
+
+def final_look(shots: Sequence[Shot], song_path: str | os.PathLike, *, song_end: float | None = None,
+               height: int = 720, fps: float = 25, max_bytes: int = 50_000_000, aspect: float | None = None,
+               blend_frames: int = BLEND_FRAMES, fill: str = "blur", crf: int = 23,
+               preset: str = "veryfast") -> FinalLook:
+    """The frame, rate and encoder settings of the final video of ``shots`` (for pieces made
+    before every part is picked: the shots known so far, and ``song_end``, the last segment's end)."""
+    duration = _song_duration(song_path, shots[-1].dst_end if song_end is None else song_end)
+    aspect = aspect or auto_aspect(shots)
+    audio_kbps = audio_bitrate(duration, max_bytes)
+    budget = video_bitrate_budget(duration, max_bytes, audio_kbps)
+    short = frame_height_for(budget, height, [h for h in FINAL_HEIGHTS if h < height],
+                             lambda side: float(np.prod(frame_size(side, aspect))), fps)
+    W, H = frame_size(short, aspect)
+    return FinalLook(W, H, fps, fill, blend_frames, crf, preset, budget, audio_kbps, duration)
+
+
+def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], ends: Sequence[float],
+                           song_path: str | os.PathLike, pieces_dir: str | os.PathLike,
+                           out_path: str | os.PathLike | None = None, *, share: tuple[int, int] = (0, 1),
+                           progress: Callable[[float], None] | None = None, **look) -> Path | None:
+    """The clips final video of ``shots`` (by part index) made of pieces stored in ``pieces_dir``
+    (:mod:`.pieces`): the pieces not stored yet are made, then, when ``out_path`` is given and
+    every part has its shot, joined into it (else None). ``starts``/``ends``: every song segment's.
+
+    With only some parts' shots, this makes the pieces those parts decide (a part's body, and
+    the cut to a neighbour known too), for a final that is then quick to join. ``look``:
+    :func:`final_look`'s settings. A joined video over the size budget is rendered again whole
+    (:func:`render_final`), which can lower the bitrate.
+    """
+    known = [shots[i] for i in sorted(shots)]
+    fl = final_look(known, song_path, song_end=ends[-1], **look)
+    paths = render_pieces(shots, starts, ends, fl, pieces_dir, share=share,
+                          progress=None if progress is None else (lambda f: progress(min(f, 0.99))))
+    if out_path is None or any(p is None for p in paths):
+        if share[0] == 0:  # the join's sound, made ahead too (by one of the shares)
+            song_sound(Path(pieces_dir), song_path, fl)
+        return None
+    out = join_pieces(paths, song_path, fl, out_path)
+    if out.stat().st_size > look.get("max_bytes", 50_000_000):
+        return render_final(known, song_path, out_path, progress=progress, **look)
+    if progress is not None:
+        progress(1.0)
+    return out
 
 
 def render_final(

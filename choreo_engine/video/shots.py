@@ -22,7 +22,7 @@ from ..errors import NotVideoError, RenderError
 from ..ffmpeg import VideoInfo
 from ..music.audio import Segment
 
-__all__ = ["Shot", "VideoInfo", "check_order", "schedule", "video_info"]
+__all__ = ["Shot", "VideoInfo", "check_order", "schedule", "segment_at", "video_info"]
 
 
 @dataclass
@@ -86,9 +86,13 @@ class Shot:
 
 def schedule(shots: Sequence[Shot], times: np.ndarray) -> np.ndarray:
     """Index of the shot that covers each song time (before the first: 0; after the last: last)."""
-    starts = np.array([s.dst_start for s in shots])
-    idx = np.searchsorted(starts, np.asarray(times, dtype=float), side="right") - 1
-    return np.clip(idx, 0, len(shots) - 1)
+    return segment_at([s.dst_start for s in shots], times)
+
+
+def segment_at(starts: Sequence[float], times: np.ndarray) -> np.ndarray:
+    """Index of the segment (by its start, in order) that covers each time (before the first: 0)."""
+    idx = np.searchsorted(np.asarray(starts, dtype=float), np.asarray(times, dtype=float), side="right") - 1
+    return np.clip(idx, 0, len(starts) - 1)
 
 
 def check_order(shots: Sequence[Shot]) -> None:

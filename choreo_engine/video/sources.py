@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
 
 from ..errors import RenderError
-from .shots import Shot, VideoInfo, schedule, video_info
+from .shots import Shot, VideoInfo, segment_at, video_info
 
 __all__ = [
     "ASPECTS",
@@ -33,8 +33,10 @@ __all__ = [
     "ShotFrames",
     "auto_aspect",
     "clip_frames",
+    "cut_plan",
     "even",
     "frame_size",
+    "planned_frames",
     "snap_aspect",
     "source_frame_times",
 ]
@@ -242,24 +244,44 @@ class ShotFrames:
         return img
 
 
-def clip_frames(shots: Sequence[Shot], times: np.ndarray, W: int, H: int, blend_frames: int, fps: float,
-                 fill: str) -> Iterator[np.ndarray]:
-    """The cross-edit: each shot on its song segment, a dissolve of ``blend_frames`` centred on each cut."""
-    n = len(shots)
-    sched = schedule(shots, times)
-    blend = blend_frames / fps
+def cut_plan(starts: Sequence[float], ends: Sequence[float], times: np.ndarray,
+             blend: float) -> list[tuple[float, int, int, float]]:
+    """What the frame at each song time shows: ``(t, shot, partner, a)``: shot ``shot`` alone
+    (``partner`` -1) or, within ``blend`` seconds centred on a cut, the dissolve of the shot and
+    its neighbour ``partner`` across the cut, ``(1 - a) * earlier + a * later``.
+    ``starts``/``ends``: the shots' song segments, in order."""
+    n = len(starts)
+    sched = segment_at(starts, times)
+    plan = []
+    for k, t in enumerate(np.asarray(times, dtype=float)):
+        i = int(sched[k])
+        if blend > 0 and i > 0 and t < starts[i] + blend / 2:
+            plan.append((float(t), i, i - 1, (t - starts[i]) / blend + 0.5))
+        elif blend > 0 and i < n - 1 and t >= ends[i] - blend / 2:
+            plan.append((float(t), i, i + 1, (t - ends[i]) / blend + 0.5))
+        else:
+            plan.append((float(t), i, -1, 0.0))
+    return plan
+
+
+def planned_frames(shots: Sequence[Shot] | Mapping[int, Shot], plan: Iterable[tuple[float, int, int, float]],
+                   W: int, H: int, fill: str) -> Iterator[np.ndarray]:
+    """The frames of a :func:`cut_plan`; ``shots`` by index (only the shots the plan shows are read)."""
     source = ShotFrames(shots, W, H, fill)
     try:
-        for k, t in enumerate(times):
-            i = int(sched[k])
+        for t, i, partner, a in plan:
             img = source.get(i, t)
-            if blend > 0:
-                if i > 0 and t < shots[i].dst_start + blend / 2:
-                    a = (t - shots[i].dst_start) / blend + 0.5
-                    img = cv2.addWeighted(source.get(i - 1, t), 1.0 - a, img, a, 0.0)
-                elif i < n - 1 and t >= shots[i].dst_end - blend / 2:
-                    a = (t - shots[i].dst_end) / blend + 0.5
-                    img = cv2.addWeighted(img, 1.0 - a, source.get(i + 1, t), a, 0.0)
+            if partner >= 0:
+                other = source.get(partner, t)
+                earlier, later = (other, img) if partner < i else (img, other)
+                img = cv2.addWeighted(earlier, 1.0 - a, later, a, 0.0)
             yield img
     finally:
         source.close()
+
+
+def clip_frames(shots: Sequence[Shot], times: np.ndarray, W: int, H: int, blend_frames: int, fps: float,
+                 fill: str) -> Iterator[np.ndarray]:
+    """The cross-edit: each shot on its song segment, a dissolve of ``blend_frames`` centred on each cut."""
+    plan = cut_plan([s.dst_start for s in shots], [s.dst_end for s in shots], times, blend_frames / fps)
+    return planned_frames(shots, plan, W, H, fill)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ def test_full_flow_by_picks(data_dir, tmp_path, state, request):
                 emu.send_file(chat, ann, song, kind="audio", mime_type="audio/mpeg")
                 await wait(emu, lambda e: any("queue" in (m.get("text") or "") for m in e.bot_messages(chat["id"])), 30)
                 picked = 0
+                pressed = []
                 while True:
                     await wait(emu, lambda e: len(previews(e, chat["id"])) > picked or _final(e, chat["id"]), 180)
                     if _final(emu, chat["id"]):
@@ -60,6 +62,7 @@ def test_full_flow_by_picks(data_dir, tmp_path, state, request):
                     labels = [t for t, _ in buttons_of(offer)]
                     assert labels[:6] == ["1", "2", "3", "4", "5", "6"]
                     assert any("Auto" in t for t in labels) and any("Cancel" in t for t in labels)
+                    pressed.append(time.time())
                     emu.press_button(chat, ann, offer["message_id"], button(offer, "2"))
                     picked += 1
                     # the buttons collapse to show the choice
@@ -70,10 +73,13 @@ def test_full_flow_by_picks(data_dir, tmp_path, state, request):
                 labels = [t for t, _ in buttons_of(final)]
                 assert any("Mannequin" in t for t in labels) and any("New song" in t for t in labels)
                 assert emu.violations == [] and emu.rate_limited == []
-                return picked, final, emu.file_bytes(final["video"]["file_id"])
+                return picked, final, emu.file_bytes(final["video"]["file_id"]), pressed[-1]
 
-    picked, final, video = asyncio.run(scenario())
+    picked, final, video, last_pick = asyncio.run(scenario())
     assert picked >= 2
+    # part 1's piece of the final video was made while the next parts were chosen, before the last pick
+    body, = data_dir.glob("sessions/*/pieces/piece-001-" + "?" * 20 + ".mp4")  # its body, not the cut after it
+    assert body.stat().st_mtime < last_pick
     assert len(video) > 10_000
 
     async def stored(sql: str) -> list[tuple]:

@@ -36,6 +36,11 @@ def _texts(emu, chat_id, needle: str) -> list[dict]:
     return [m for m in emu.bot_messages(chat_id) if needle in (m.get("text") or "")]
 
 
+def _pieces(data_dir: Path) -> dict[str, tuple[int, int]]:
+    """The pieces of the session's final video: name -> (inode, mtime_ns)."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in data_dir.glob("sessions/*/pieces/piece-*.mp4")}
+
+
 def _poses_at(video: bytes, times: list[float], tmp: Path) -> list[np.ndarray | None]:
     """MediaPipe's normalised (x, y) joints in the frames of ``video`` at ``times`` (seconds)."""
     path = tmp / f"v{abs(hash(video)) % 10**8}.mp4"
@@ -74,6 +79,7 @@ def test_mode_auto_then_change_a_part_and_resend_from_history(data_dir, tmp_path
                 await wait(emu, lambda e: _finals(e, chat["id"]), 180)
                 assert previews(emu, chat["id"]) == []  # delivered without a single pick
                 first = _finals(emu, chat["id"])[0]
+                pieces_before = _pieces(data_dir)
 
                 # change part 2: the list of parts, then its candidates ranked on both neighbours
                 emu.press_button(chat, ann, first["message_id"], button(first, "✏️"))
@@ -100,6 +106,11 @@ def test_mode_auto_then_change_a_part_and_resend_from_history(data_dir, tmp_path
                 await wait(emu, lambda e: len(_finals(e, chat["id"])) >= 2, 180)
                 second = _finals(emu, chat["id"])[1]
                 assert "part 2 changed" in second["caption"]
+                # only part 2's pieces were made again (its body and its two cuts): the others kept
+                pieces_after = _pieces(data_dir)
+                assert sorted("-".join(n.split("-")[1:-1]) for n in set(pieces_after) - set(pieces_before)) == [
+                    "001-002", "002", "002-003"]
+                assert all(pieces_after[n] == pieces_before[n] for n in pieces_before)
                 assert any("✏️" in t for t, _ in buttons_of(second))  # it can be changed again
 
                 # /history lists both versions; v1 comes back by its cached file id, no upload
@@ -176,6 +187,67 @@ def test_group_auto_dance_now_and_owner_only_changes(data_dir, tmp_path):
     assert con.execute("SELECT status FROM sessions").fetchone()[0] == "done"
     assert con.execute("SELECT COUNT(*) FROM dance_versions").fetchone()[0] == 1
     assert con.execute("SELECT COUNT(DISTINCT source) FROM picks").fetchone()[0] == 1  # all auto
+
+
+def test_group_vote_on_a_changed_part(data_dir, tmp_path):
+    """In a group in vote mode a part offered again is voted on like a part being chosen: the
+    starter opens it, everyone votes (a moved vote counts once), only the starter closes, the
+    most voted move is danced in the new version."""
+    song = song_excerpt(tmp_path, VIBE_ACE, 12, "mp3", start=40)
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir, vote_timeout_seconds=600)):
+                ann, bo, cy = (emu.make_user(n, n.lower()) for n in ("Ann", "Bo", "Cy"))
+                group = emu.make_group("Dance crew", [ann, bo, cy], admins=[ann])
+                emu.send_text(group, ann, "/mode vote")
+                await wait(emu, lambda e: _texts(e, group["id"], "everyone votes"), 20)
+                emu.send_file(group, cy, song, kind="audio", caption="/choreo", mime_type="audio/mpeg")
+                await wait(emu, lambda e: previews(e, group["id"]), 120)
+                emu.press_button(group, cy, previews(emu, group["id"])[0]["message_id"],
+                                 button(previews(emu, group["id"])[0], "⚡"))
+                await wait(emu, lambda e: _finals(e, group["id"]), 180)
+                final = _finals(emu, group["id"])[0]
+
+                async def answer_to(user, message, label):
+                    answered = len(emu.callback_answers)
+                    emu.press_button(group, user, message["message_id"], button(message, label))
+                    await wait(emu, lambda e: len(e.callback_answers) > answered, 10)
+                    return emu.callback_answers[-1]["text"]
+
+                # the starter chooses which part is voted on again
+                assert await answer_to(bo, final, "✏️") == "Only @cy picks here."
+                emu.press_button(group, cy, final["message_id"], button(final, "✏️"))
+                await wait(emu, lambda e: _texts(e, group["id"], "which part"), 30)
+                listing = _texts(emu, group["id"], "which part")[-1]
+                emu.press_button(group, cy, listing["message_id"], button(listing, "2"))
+                offered = lambda e: [m for m in e.bot_messages(group["id"]) if (m.get("caption") or "").startswith("Change part 2")]
+                await wait(emu, offered, 60)
+                offer = offered(emu)[0]
+                assert "Vote" in offer["caption"] and any("Close" in t for t, _ in buttons_of(offer))
+                # Ann votes 3, Bo 2 then 3, Cy 2: 3 wins 2-1
+                for user, label in ((ann, "3"), (bo, "2"), (bo, "3"), (cy, "2")):
+                    assert (await answer_to(user, offer, label)).startswith("Your vote")
+                await wait(emu, lambda e: any(t.startswith("3") and t.endswith("· 2")
+                                              for t, _ in buttons_of(e.message(group["id"], offer["message_id"]))), 20)
+                assert await answer_to(bo, offer, "🗳") == "Only @cy picks here."
+                assert len(_finals(emu, group["id"])) == 1  # nothing changed yet
+                emu.press_button(group, cy, offer["message_id"], button(offer, "🗳"))
+                await wait(emu, lambda e: len(_finals(e, group["id"])) >= 2, 180)
+                assert "part 2 changed" in _finals(emu, group["id"])[1]["caption"]
+                assert emu.violations == [] and emu.rate_limited == []
+                return [emu.message(group["id"], offer["message_id"])]
+
+    offer, = asyncio.run(scenario())
+    con = _db(data_dir)
+    voted = con.execute("SELECT idx, rank, source, library_segment_id FROM picks WHERE source = 'vote'").fetchall()
+    assert [(i, r, s) for i, r, s, _ in voted] == [(1, 3, "vote")]
+    versions = [(json.loads(p), c) for p, c in con.execute(
+        "SELECT picks, changed_part FROM dance_versions ORDER BY number").fetchall()]
+    assert len(versions) == 2 and versions[1][1] == 1 and versions[1][0][1] == voted[0][3]
+    # the change vote is over: its close button is gone and the offer shows only the choice
+    assert con.execute("SELECT COUNT(*) FROM buttons WHERE action = 'change_close'").fetchone()[0] == 0
+    assert not buttons_of(offer) and "move 3" in offer["caption"]
 
 
 def _analysis(n_parts: int, **extra) -> dict:

@@ -72,7 +72,8 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path, database)
         async with await database.open() as db:
             s = Sessions(db)
             done_old = await s.make(SessionStatus.DONE, 3 * DAY, {"song.mp3": 5000, "dance-clips.mp4": 9000,
-                                                                   "sheet.png": 500, PREVIEW_NAME.format(1): 2000})
+                                                                   "sheet.png": 500, PREVIEW_NAME.format(1): 2000,
+                                                                   "pieces/piece-001-ab12.mp4": 700})
             done_new = await s.make(SessionStatus.DONE, 1 * DAY, {"song.mp3": 1000, "dance-clips.mp4": 1000,
                                                                    PREVIEW_NAME.format(1): 2000})
             failed = await s.make(SessionStatus.FAILED, 2 * HOUR)  # over its 1 h
@@ -82,7 +83,8 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path, database)
             write(writing / "dance-avatar.mp4", age=10)  # written 10 s ago
             opened = await s.make(SessionStatus.CHOOSING, files={
                 "song.mp3": 4000, PREVIEW_NAME.format(1): 2000, PREVIEW_NAME.format(2): 2000,
-                "dance-clips.part.mp4": 3000, "sheet.png.tmp": 10})
+                "dance-clips.part.mp4": 3000, "sheet.png.tmp": 10, "pieces/piece-001-ab12.mp4": 700,
+                "pieces/piece-002-cd34.4242.part.mp4": 300})
             write(opened / "render-clips.progress.tmp", 10, age=60)  # a temporary file being written
             await s.repo.offer(opened.name, 0)  # part 1 was sent; part 2's preview is not yet
             await s.repo.preview_sent(opened.name, 0, 101)
@@ -103,14 +105,16 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path, database)
             report = await DataDirSweep(db).sweep(POLICY, now=NOW)
 
             for gone in (done_old, failed, orphan, old_version, leftover, done_new / PREVIEW_NAME.format(1),
-                         opened / PREVIEW_NAME.format(1), opened / "dance-clips.part.mp4", opened / "sheet.png.tmp"):
+                         opened / PREVIEW_NAME.format(1), opened / "dance-clips.part.mp4", opened / "sheet.png.tmp",
+                         opened / "pieces" / "piece-002-cd34.4242.part.mp4"):
                 assert not gone.exists(), gone
             for kept in (done_new / "song.mp3", done_new / "dance-clips.mp4", cancelled, busy, writing / "song.mp3", young_orphan, current, opened / "song.mp3",
-                         opened / PREVIEW_NAME.format(2), opened / "render-clips.progress.tmp"):
+                         opened / PREVIEW_NAME.format(2), opened / "render-clips.progress.tmp",
+                         opened / "pieces" / "piece-001-ab12.mp4"):
                 assert kept.exists(), kept
             assert report.removed == {"expired_done": 1, "expired_failed": 1, "orphan_folders": 1,
-                                      "temporary_files": 2, "sent_previews": 2, "old_indexes": 2}
-            assert report.freed_bytes >= 5000 + 9000 + 500 + 2000 + 1000 + 3000 + 2000 + 2000
+                                      "temporary_files": 3, "sent_previews": 2, "old_indexes": 2}
+            assert report.freed_bytes >= 5000 + 9000 + 500 + 2000 + 700 + 1000 + 3000 + 300 + 2000 + 2000
             assert report.bytes_after <= report.bytes_before - report.freed_bytes
             if database.dialect == "sqlite":  # and the WAL was folded back into the database
                 assert (tmp_path / "data" / "choreo.db-wal").stat().st_size == 0

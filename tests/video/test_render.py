@@ -376,3 +376,86 @@ def test_sheet_png(material, output_dir):
     assert with_levels.shape == img.shape and np.abs(with_levels.astype(int) - img).sum(axis=2).astype(bool).mean() > 0.005
     with pytest.raises(ValueError):
         render.render_sheet(material.analysis, shots[:-1], output_dir / "bad.png")
+
+
+# --------------------------------------------------------------------------- the final in pieces
+
+
+def _piece_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Piece file name -> (inode, mtime_ns)."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("piece-*.mp4")}
+
+
+@pytest.fixture(scope="module")
+def short_dance(material, tmp_path_factory) -> tuple[Path, list[Shot]]:
+    """The song's first 20 s and the alternating shots of the segments within them (the pieces
+    tests render the final twice or three times)."""
+    song = tmp_path_factory.mktemp("short") / "song.ogg"
+    ffmpeg("-i", str(material.song), "-t", "20", "-c:a", "libvorbis", str(song))
+    return song, [s for s in _alternating(material) if s.dst_end <= 19.5]
+
+
+def _parts_of(name: str) -> str:
+    """"piece-002-003-<hash>.mp4" -> "002-003": the parts a piece shows."""
+    return "-".join(name.split("-")[1:-1])
+
+
+def test_final_from_pieces_matches_the_whole_render(short_dance, tmp_path, output_dir):
+    """Made from pieces (the first parts ahead of the rest, as the bot does after each pick), the
+    final has the whole render's length, frame size and parts: each frame shows the same clip."""
+    song, shots = short_dance
+    starts, ends = [s.dst_start for s in shots], [s.dst_end for s in shots]
+    pieces = tmp_path / "pieces"
+    look = dict(height=240, fps=FPS)
+    early = {i: shots[i] for i in range(3)}
+    assert render.render_final_in_pieces(early, starts, ends, song, pieces, tmp_path / "x.mp4", **look) is None
+    # parts 1-3 decide three bodies and the two cuts between them; nothing else is made yet
+    assert sorted(_parts_of(n) for n in _piece_files(pieces)) == [
+        "001", "001-002", "002", "002-003", "003"]
+    # a piece lost on its own (its neighbours kept) is made again alone
+    next(pieces.glob("piece-002-" + "?" * 20 + ".mp4")).unlink()
+    whole = render.render_final(shots, song, tmp_path / "whole.mp4", mode="clips", **look)
+    joined = render.render_final_in_pieces(dict(enumerate(shots)), starts, ends, song, pieces,
+                                           output_dir / "render_final_pieces_240.mp4", **look)
+    p, q = probe(joined), probe(whole)
+    assert_telegram_mp4(joined, p)
+    assert (p.frames, p.width, p.height) == (q.frames, q.width, q.height)
+    assert abs(p.duration - q.duration) <= 1.0 / FPS
+    a, b = read_frames(joined).astype(np.float32), read_frames(whole).astype(np.float32)
+    redness_a = a[..., 2].mean(axis=(1, 2)) - a[..., 0].mean(axis=(1, 2))
+    redness_b = b[..., 2].mean(axis=(1, 2)) - b[..., 0].mean(axis=(1, 2))
+    assert np.max(np.abs(redness_a - redness_b)) < 3.0  # the same clip in every frame, dissolves included
+    assert np.mean(np.abs(a - b)) < 2.0  # two encodes of the same pictures
+
+
+def test_a_changed_part_remakes_only_its_pieces(material, short_dance, tmp_path):
+    """Changing one part makes its body and its two cuts again; every other piece file is kept
+    (same inode, same time), and the new final's frames away from that part are the old ones."""
+    song, shots = short_dance
+    starts, ends = [s.dst_start for s in shots], [s.dst_end for s in shots]
+    pieces = tmp_path / "pieces"
+    look = dict(height=240, fps=FPS)
+    old = render.render_final_in_pieces(dict(enumerate(shots)), starts, ends, song, pieces,
+                                        tmp_path / "v1.mp4", **look)
+    before = _piece_files(pieces)
+    k = 2
+    changed = list(shots)
+    changed[k] = _shot(material, material.analysis.segments[k], k + 3, material.clip_b if k % 2 == 0 else material.clip_a)
+    new = render.render_final_in_pieces(dict(enumerate(changed)), starts, ends, song, pieces,
+                                        tmp_path / "v2.mp4", **look)
+    after = _piece_files(pieces)
+    made = sorted(_parts_of(n) for n in set(after) - set(before))
+    assert made == [f"{k:03d}-{k + 1:03d}", f"{k + 1:03d}", f"{k + 1:03d}-{k + 2:03d}"]
+    assert all(after[n] == before[n] for n in before)  # nothing else rewritten
+    a, b = read_frames(old), read_frames(new)
+    assert len(a) == len(b)
+    t = np.arange(len(a)) / FPS
+    near = (t >= starts[k] - 0.2) & (t < ends[k] + 0.2)
+    assert np.array_equal(a[~near], b[~near])  # the other parts: the very same pictures
+    redness = lambda f: f[..., 2].astype(np.float32).mean(axis=(1, 2)) - f[..., 0].astype(np.float32).mean(axis=(1, 2))
+    inside = (t >= starts[k] + 0.2) & (t < ends[k] - 0.2)
+    assert np.all(np.abs(redness(a[inside]) - redness(b[inside])) > 40)  # the changed part shows the other clip
+    # and the new pieces, made in another encoder run, decode as well as the rest: the new
+    # final is the changed dance rendered whole, frame for frame
+    whole = read_frames(render.render_final(changed, song, tmp_path / "whole.mp4", mode="clips", **look))
+    assert len(whole) == len(b) and np.mean(np.abs(whole.astype(np.float32) - b.astype(np.float32))) < 2.0
