@@ -137,6 +137,13 @@ class Cluster:
             BotSettings.from_env(), broker_url=self.env["CHOREO_BROKER_URL"], task_time_limit_seconds=TIME_LIMIT,
             broker_visibility_timeout_seconds=VISIBILITY))
 
+    def engine_settings(self):
+        """Engine settings on the cluster's media root and database (for admin commands run here)."""
+        from choreo_engine.settings import Settings
+
+        return dataclasses.replace(Settings.from_env(), data_dir=self.media, media_root=self.media,
+                                   database_url=self.env["CHOREO_DATABASE_URL"])
+
     def sessions(self, sql: str, params: tuple = ()) -> list[tuple]:
         return read_rows(self.env["CHOREO_DATABASE_URL"], sql, params)
 
@@ -287,7 +294,6 @@ def test_workers_notice_a_library_change_without_a_restart(cluster, tmp_path):
     """A clip removed from the library (its version in the database moves) while the workers run:
     the next dance leaves it out, danced by the same worker processes, with the index refitted."""
     from bot.admin.library import remove_clip
-    from tests.support.data import settings_for
 
     emu = cluster.emu
     song = _song(tmp_path, TRACKS[2], 20, seconds=16)
@@ -311,7 +317,7 @@ def test_workers_notice_a_library_change_without_a_restart(cluster, tmp_path):
         await wait(emu, lambda e: e.bot_messages(chat["id"]), 30)
         await dance("before.mp3")
         removed = clips_danced("before.mp3")[0]
-        assert await remove_clip(str(removed), settings_for(cluster.media)) is not None
+        assert await remove_clip(str(removed), cluster.engine_settings()) is not None
         await dance("after.mp3")
         return removed
 
