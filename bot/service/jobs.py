@@ -132,6 +132,9 @@ class JobLoop:
                 job = await self.jobs.claim()
             except asyncio.CancelledError:
                 raise
+            except PASSING_FAILURES as exc:  # the database restarting, say: a line per try, no traceback
+                log.warning("job runner: claiming a job failed, trying again: %r", exc)
+                job = None
             except Exception:  # a runner must outlive any one error, or songs queue for ever
                 log.exception("job runner: claiming a job failed")
                 job = None

@@ -1,33 +1,44 @@
 """Choreo past one machine (issue 13, item 6): the bot and two ``choreo worker`` Celery workers as
 separate processes over a real Redis, each in a working directory of its own, only the media root
-shared, against the Bot API emulator.
+shared, against the Bot API emulator; the database a real PostgreSQL (the library's rows copied
+from the test library's SQLite).
 
 - 12 short songs from 6 users in ``/mode auto``: all finish, each dance delivered once; meanwhile one
   worker is SIGKILLed (its whole process group) while it renders: Redis hands the render to the
   other worker after the visibility timeout, and that dance too is delivered once.
 - the bot SIGKILLed and restarted mid-session: the session resumes and the buttons sent before work.
+- a library change noticed by the running workers; Celery's own ``celery inspect ping`` answers.
+- PostgreSQL restarted while idle: the bot and the workers reconnect by themselves.
+- a private chat choosing its parts by hand, on PostgreSQL and on SQLite (a file in the media root).
 
-The database is one parameter, :func:`database_url`: until storage speaks PostgreSQL it is a SQLite
-file inside the shared media root (``CHOREO_DATABASE_URL=<path>``), which every process opens.
+The database is chosen by :func:`database` (module-scoped, one cluster per database).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
 import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot.localcluster import start_worker, wait_worker_ready
 from bot.sandbox.emulator import TelegramEmulator
 from tests.support.botkit import button, copy_library, previews, wait
-from tests.support.botproc import kill_group, query, start_bot_process
-from tests.support.data import ffmpeg, shared
+from storage.db import bind
+from storage.db import database_url as url_of
+from tests.support.botproc import kill_group, start_bot_process
+from tests.support.data import PROJECT_ROOT, ffmpeg, shared
+from tests.support.postgres import copy_sqlite_into
 from tests.support.redis_server import redis_server  # noqa: F401 - the session fixture
 
 SONG_SECONDS = 9  # two 8-beat parts
@@ -40,21 +51,46 @@ TIME_LIMIT, VISIBILITY = 45, 50
 START_TIMEOUT = 120.0
 SETTLE_TIMEOUT = 150.0
 
-# After the storage merge (SQLAlchemy + PostgreSQL): database_url gives the PostgreSQL fixture's URL,
-# and two more cases belong here: "PostgreSQL restarted while idle: bot and workers reconnect by
-# themselves", and the private-chat flow of test_bot_killed_mid_session_resumes on SQLite and PostgreSQL.
+
+
+@pytest.fixture(scope="module", params=["postgresql"])
+def database(request) -> str:
+    """The kind of database of this module's cluster; a test may ask for others (``indirect``)."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def media(library_dir, tmp_path_factory) -> Path:
+def media(database, library_dir, tmp_path_factory) -> Path:
     """The shared media root: the library (its database, poses and videos) and every session's files."""
-    return copy_library(library_dir, tmp_path_factory.mktemp("distributed") / "media")
+    return copy_library(library_dir, tmp_path_factory.mktemp(f"distributed-{database}") / "media")
 
 
 @pytest.fixture(scope="module")
-def database_url(media) -> str:
-    """The one place the database is chosen (SQLite in the media root until PostgreSQL lands)."""
-    return str(media / "choreo.db")
+def database_url(database, media, request) -> str:
+    """SQLite: the file in the media root, which every process opens. PostgreSQL: a fresh database
+    on the test run's server holding the library's rows; the SQLite copy is removed, so nothing
+    can read it by mistake."""
+    if database == "sqlite":
+        return str(media / "choreo.db")
+    url = request.getfixturevalue("postgres_server").create_database()
+    asyncio.run(copy_sqlite_into(media / "choreo.db", url, media))
+    (media / "choreo.db").unlink()
+    return url
+
+
+def read_rows(target: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """A read of the cluster's database from outside its processes (``?`` placeholders): a
+    connection of its own, on a loop of its own in a thread (callers may be inside a loop)."""
+    async def read() -> list[tuple]:
+        engine = create_async_engine(url_of(target), poolclass=NullPool)
+        try:
+            async with engine.connect() as conn:
+                return [tuple(row) for row in await conn.execute(*bind(sql, params))]
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, read()).result()
 
 
 @dataclass
@@ -101,8 +137,23 @@ class Cluster:
             BotSettings.from_env(), broker_url=self.env["CHOREO_BROKER_URL"], task_time_limit_seconds=TIME_LIMIT,
             broker_visibility_timeout_seconds=VISIBILITY))
 
+    def engine_settings(self):
+        """Engine settings on the cluster's media root and database (for admin commands run here)."""
+        from choreo_engine.settings import Settings
+
+        return dataclasses.replace(Settings.from_env(), data_dir=self.media, media_root=self.media,
+                                   database_url=self.env["CHOREO_DATABASE_URL"])
+
     def sessions(self, sql: str, params: tuple = ()) -> list[tuple]:
-        return query(self.media, sql, params)
+        return read_rows(self.env["CHOREO_DATABASE_URL"], sql, params)
+
+    def celery_tool(self, *args: str) -> str:
+        """Celery's own command line (``celery -A bot.tasks:app …``) on the cluster's broker."""
+        celery = Path(sys.executable).with_name("celery")
+        done = subprocess.run([str(celery), "-A", "bot.tasks:app", *args], capture_output=True, text=True,
+                              timeout=60, cwd=self.home, env={**os.environ, **self.env,
+                                                              "PYTHONPATH": str(PROJECT_ROOT)})
+        return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +294,6 @@ def test_workers_notice_a_library_change_without_a_restart(cluster, tmp_path):
     """A clip removed from the library (its version in the database moves) while the workers run:
     the next dance leaves it out, danced by the same worker processes, with the index refitted."""
     from bot.admin.library import remove_clip
-    from tests.support.data import settings_for
 
     emu = cluster.emu
     song = _song(tmp_path, TRACKS[2], 20, seconds=16)
@@ -267,13 +317,77 @@ def test_workers_notice_a_library_change_without_a_restart(cluster, tmp_path):
         await wait(emu, lambda e: e.bot_messages(chat["id"]), 30)
         await dance("before.mp3")
         removed = clips_danced("before.mp3")[0]
-        assert await remove_clip(str(removed), settings_for(cluster.media)) is not None
+        assert await remove_clip(str(removed), cluster.engine_settings()) is not None
         await dance("after.mp3")
         return removed
 
     removed = asyncio.run(scenario())
+    # Celery's own tool sees both workers (bot.tasks:app built from CHOREO_BROKER_URL)
+    answered = cluster.celery_tool("inspect", "ping", "--timeout", "5")
+    assert all(re.search(rf"{name}-\d+@\S+: OK\s+pong", answered) for name in cluster.workers), answered
     version = int(cluster.sessions("SELECT value FROM meta WHERE key = 'library_version'")[0][0])
     assert removed in clips_danced("before.mp3") and removed not in clips_danced("after.mp3")
     assert {name: proc.pid for name, proc in cluster.workers.items() if proc.poll() is None} == pids
     refitted = [p for p in cluster.home.glob("w*/data/index/*.pkl") if f"-v{version}-" in p.name]
     assert refitted, f"no worker refitted its index for library version {version}"
+
+
+async def _choose_by_hand(cluster: Cluster, who: str, song: Path, rank: int) -> tuple[dict, int]:
+    """A private chat: send ``who``.mp3, tap candidate ``rank`` on every part's preview, until the
+    final dance comes; the chat and the number of parts chosen."""
+    emu = cluster.emu
+    user = emu.make_user(who.title(), who)
+    chat = emu.make_private_chat(user)
+    name = f"{who}.mp3"
+    emu.send_file(chat, user, song, kind="document", mime_type="audio/mpeg", file_name=name)
+    picked = 0
+    while True:
+        await wait(emu, lambda e: len(previews(e, chat["id"])) > picked or _finals(e, chat["id"], name), 90)
+        if _finals(emu, chat["id"], name):
+            break
+        offer = previews(emu, chat["id"])[picked]
+        emu.press_button(chat, user, offer["message_id"], button(offer, str(rank)))
+        picked += 1
+    await asyncio.sleep(2.0)  # a second delivery would come now
+    return chat, picked
+
+
+def _assert_chosen_by_hand(cluster: Cluster, chat: dict, who: str, picked: int, rank: int) -> None:
+    assert picked >= 2 and len(_finals(cluster.emu, chat["id"], f"{who}.mp3")) == 1
+    assert cluster.sessions("SELECT status, n_segments FROM sessions WHERE song_name = ?", (f"{who}.mp3",)) \
+        == [("done", picked)]
+    picks = cluster.sessions("""SELECT p.rank, p.source FROM picks p JOIN sessions s ON s.id = p.session_id
+                                WHERE s.song_name = ? ORDER BY p.idx""", (f"{who}.mp3",))
+    assert picks == [(rank, "user")] * picked
+
+
+def test_postgresql_restarted_while_idle(cluster, postgres_server, tmp_path):
+    """Every connection the bot and the workers hold is cut (stop, start on the same port and
+    data); the next song goes through to its dance with no process restarted."""
+    song = _song(tmp_path, TRACKS[0], 40)
+    pids = {name: proc.pid for name, proc in [("bot", cluster.bot), *cluster.workers.items()]}
+
+    async def scenario():
+        await cluster.bot_ready()
+        idle = "SELECT COUNT(*) FROM sessions WHERE status NOT IN ('done', 'cancelled', 'failed')"
+        assert cluster.sessions(idle) == [(0,)]
+        postgres_server.restart()  # the song comes at once, before the bot's loops find their connections dead
+        return await _choose_by_hand(cluster, "afterrestart", song, 3)
+
+    chat, picked = asyncio.run(scenario())
+    _assert_chosen_by_hand(cluster, chat, "afterrestart", picked, 3)
+    alive = {name: proc.pid for name, proc in [("bot", cluster.bot), *cluster.workers.items()] if proc.poll() is None}
+    assert alive == pids, "a process ended or was replaced"
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"], indirect=True)
+def test_private_chat_choosing_by_hand(cluster, database, tmp_path):
+    """The same flow on either database (on SQLite, every process opens the file in the media root)."""
+    song = _song(tmp_path, TRACKS[1], 40)
+
+    async def scenario():
+        await asyncio.gather(cluster.worker_ready("w1"), cluster.worker_ready("w2"), cluster.bot_ready())
+        return await _choose_by_hand(cluster, f"byhand{database}", song, 2)
+
+    chat, picked = asyncio.run(scenario())
+    _assert_chosen_by_hand(cluster, chat, f"byhand{database}", picked, 2)
