@@ -26,7 +26,7 @@ from ..texts import t
 from .choosing import Choosing
 from .disk import DiskGuard
 from .editing import CHANGE_ACTIONS, Editing
-from .jobs import EnginePool, JobLoop
+from .jobs import PASSING_FAILURES, EnginePool, JobLoop
 from .messages import Messages, whose
 from .retention import Retention
 from .runtime import Runtime
@@ -132,6 +132,8 @@ class ChoreoService:
                 await self.editing.close_due_votes()
             except asyncio.CancelledError:
                 raise
+            except PASSING_FAILURES as exc:  # the database restarting: one line, not a traceback a second
+                log.warning("vote timer: closing due votes failed for now: %r", exc)
             except Exception:
                 log.exception("vote timer: closing due votes failed")
             await asyncio.sleep(VOTE_TIMER_INTERVAL)
