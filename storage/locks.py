@@ -4,7 +4,9 @@ process handles it (a button, a cancel, closing a vote, removing a finished sess
 A lock is a lease row in ``session_locks``: taken by an upsert that succeeds only when the row
 is absent or its lease ran out, given back by deleting it. A process killed while holding one
 blocks that session for at most the lease. Inside a process an asyncio lock queues the
-coroutines first, so only one of them polls the database. The state changes themselves stay
+coroutines first, so only one of them polls the database. A SQLite database has one bot process
+(its data directory's owner lock, ``storage.owner``): there the asyncio lock is the whole lock,
+unless ``across_processes`` asks for the lease too. The state changes themselves stay
 conditional updates: the lock keeps the messages around them in order, it is not what keeps a
 part from being picked twice.
 """
@@ -24,8 +26,10 @@ POLL_SECONDS = 0.05
 
 
 class SessionLocks:
-    def __init__(self, db: Database, lease_seconds: float = LEASE_SECONDS, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, db: Database, lease_seconds: float = LEASE_SECONDS, poll_seconds: float = POLL_SECONDS,
+                 across_processes: bool | None = None) -> None:
         self.db = db
+        self.across_processes = db.path is None if across_processes is None else across_processes
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self._local: dict[str, asyncio.Lock] = {}
@@ -33,6 +37,9 @@ class SessionLocks:
     @contextlib.asynccontextmanager
     async def hold(self, session_id: str) -> AsyncIterator[None]:
         async with self._local.setdefault(session_id, asyncio.Lock()):
+            if not self.across_processes:
+                yield
+                return
             holder = secrets.token_hex(8)
             while not await self.take(session_id, holder):
                 await asyncio.sleep(self.poll_seconds)

@@ -13,6 +13,7 @@ import html
 import logging
 
 from telegram import Bot, CallbackQuery, Message
+from telegram.error import Forbidden
 
 from storage import Database
 from storage.owner import DataDirLock
@@ -239,10 +240,13 @@ class ChoreoService:
             return
         async with rt.lock(session.id):
             session = await rt.sessions.get(session.id)
-            if found.action in (*CHANGE_ACTIONS, ButtonAction.RESEND):
-                await self.editing.handle_button(session, found, user_id, query)
-            else:
-                await self.choosing.handle_button(session, found, user_id, query)
+            try:
+                if found.action in (*CHANGE_ACTIONS, ButtonAction.RESEND):
+                    await self.editing.handle_button(session, found, user_id, query)
+                else:
+                    await self.choosing.handle_button(session, found, user_id, query)
+            except Forbidden:  # the bot was removed while the tap was handled: the chat's sessions end
+                await rt.sessions.close_chat(session.chat_id, "chat unavailable")
 
     async def session_starters(self, chat_id: int) -> set[int]:
         """Who has an open session in the chat."""
