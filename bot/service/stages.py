@@ -142,9 +142,12 @@ class Stages:
             head = asyncio.ensure_future(rt.engine.run(worker.first_offer, song_path, str(out), rt.settings.engine))
         try:
             analysis, descriptors, timings = await whole
-        except BaseException:
+        except BaseException as exc:
             if head is not None:  # the whole song's error is the one reported; this one is only read
-                head.cancel()
+                if isinstance(exc, asyncio.CancelledError):  # the job itself is abandoned
+                    head.cancel()
+                # else part 1's call is left to finish: cancelling a running engine call replaces
+                # the whole pool, and every other song's call in it would fail with it
                 head.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
         stopwatch.add_all(session.chat_id, timings)
