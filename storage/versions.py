@@ -18,6 +18,7 @@ from .db import NOW, Database
 from .jobs import insert_job
 from .rows import Button, ButtonAction, DanceVersion, JobKind, PickSource, SegmentStatus, SessionStatus
 from .sessions import insert_buttons, new_token
+from .votes import record_vote
 
 
 class VersionRepo:
@@ -134,18 +135,13 @@ class VersionRepo:
                 (session_id, idx, ButtonAction.CHANGE_CLOSE, SessionStatus.DONE))
             if await cur.fetchone() is None:
                 return False
-            await conn.execute(
-                f"""INSERT INTO votes (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (session_id, idx, user_id) DO UPDATE SET rank = excluded.rank,
-                    at = {NOW}""", (session_id, idx, user_id, rank))
-            await conn.execute("INSERT INTO vote_history (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)",
-                               (session_id, idx, user_id, rank))
+            await record_vote(conn, session_id, idx, user_id, rank)
             return True
 
     async def change_choice(self, session_id: str, idx: int, rank: int) -> int | None:
         """The library segment id of candidate ``rank`` (1-based) of the part's change offer."""
         rows = await self.db.fetchall(
-            "SELECT value FROM buttons WHERE session_id = ? AND idx = ? AND action = ? ORDER BY rowid",
+            "SELECT value FROM buttons WHERE session_id = ? AND idx = ? AND action = ? ORDER BY created_at, position",
             (session_id, idx, ButtonAction.CHANGE_PICK))
         return int(rows[rank - 1]["value"]) if 0 < rank <= len(rows) else None
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 from .db import NOW, Database
 from .rows import OPEN_STATUSES, Delivery, PickMode, SegmentStatus, SessionStatus
 
+
+async def record_vote(conn, session_id: str, idx: int, user_id: int, rank: int) -> None:
+    """A person's vote on part ``idx`` (a second tap moves it), and its line in the history."""
+    await conn.execute(
+        f"""INSERT INTO votes (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)
+            ON CONFLICT (session_id, idx, user_id) DO UPDATE SET rank = excluded.rank,
+            at = {NOW}""", (session_id, idx, user_id, rank))
+    await conn.execute("INSERT INTO vote_history (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)",
+                       (session_id, idx, user_id, rank))
+
 _OPEN = ", ".join("?" * len(OPEN_STATUSES))
 
 
@@ -34,12 +44,7 @@ class VoteRepo:
             row = await cur.fetchone()
             if row is None or row["status"] != SegmentStatus.OFFERED:
                 return False
-            await conn.execute(
-                f"""INSERT INTO votes (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (session_id, idx, user_id) DO UPDATE SET rank = excluded.rank,
-                    at = {NOW}""", (session_id, idx, user_id, rank))
-            await conn.execute("INSERT INTO vote_history (session_id, idx, user_id, rank) VALUES (?, ?, ?, ?)",
-                               (session_id, idx, user_id, rank))
+            await record_vote(conn, session_id, idx, user_id, rank)
             return True
 
     async def counts(self, session_id: str, idx: int) -> dict[int, int]:

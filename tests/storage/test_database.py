@@ -168,6 +168,10 @@ def test_the_repositories_write_and_read_the_same_on_both_databases(database):
             assert (await versions.find(session_id, "clips", [11, 21, 22])).video_path == "v1.mp4"
             change = await versions.offer_change(session_id, 1, [40, 41])
             assert await versions.change_rank(session_id, 1, change[1].token) == 2
+            assert [await versions.change_choice(session_id, 1, r) for r in (1, 2, 3)] == [40, 41, None]
+            await versions.open_change_vote(session_id, 1, deadline=100.0)
+            assert await versions.change_vote(session_id, 1, USER, 2) and await versions.change_vote(session_id, 1, USER, 1)
+            assert await VoteRepo(db).counts(session_id, 1) == {1: 1}  # the second tap moved the vote
             assert await versions.change_pick(session_id, 1, 2, 41, USER, "clips")
             assert not await versions.change_pick(session_id, 1, 2, 41, USER, "clips")  # a double tap
             await sessions.store_result(session_id, "clips", "v2.mp4", None, "sha-2")
