@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -67,6 +68,8 @@ def test_practice_loop_and_export_from_the_final_video(data_dir, tmp_path):
                 emu.press_button(chat, cy, final["message_id"], button(final, "⬇️"))
                 docs = await wait(emu, lambda e: (lambda d: d if len(d) >= 2 else None)(
                     [m for m in e.bot_messages(chat["id"]) if m["kind"] == "document"]), 60)
+                # the job is marked done just after its send: wait for that before the bot stops
+                await wait(emu, lambda e: _jobs(data_dir) == [("practice", "done"), ("export", "done")], 30)
                 assert emu.violations == [] and emu.rate_limited == []
                 files = {m["document"]["file_name"].rsplit(".", 1)[-1]: emu.file_bytes(m["document"]["file_id"])
                          for m in docs}
@@ -87,6 +90,11 @@ def test_practice_loop_and_export_from_the_final_video(data_dir, tmp_path):
     assert len(bvh.motion) == len(doc["frames"]) == pytest.approx(analysis["segments"][-1]["end"] * 25, abs=1)
     hips = np.array([f["keypoints"] for f in doc["frames"]])[:, [23, 24], :3].mean(axis=1)
     assert np.abs(forward_kinematics(bvh)[:, 0] - hips).max() < 0.02
-    assert con.execute("SELECT kind, status FROM jobs WHERE kind IN ('practice', 'export') ORDER BY id").fetchall() == [
-        ("practice", "done"), ("export", "done")]
+    assert _jobs(data_dir) == [("practice", "done"), ("export", "done")]
     assert con.execute("SELECT status FROM sessions").fetchone()[0] == "done"
+
+
+def _jobs(data_dir) -> list[tuple[str, str]]:
+    """The practice and export jobs and their states, read beside the running bot."""
+    with contextlib.closing(sqlite3.connect(data_dir / "choreo.db")) as con:
+        return con.execute("SELECT kind, status FROM jobs WHERE kind IN ('practice', 'export') ORDER BY id").fetchall()
