@@ -163,9 +163,17 @@ def render_dance(song: audio.SongAnalysis, lib_segments: list, song_path: str | 
 
         append_credits_card(final, credit_lines(lib_segments))
     if sheet_path is not None:
-        video.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
-                           labels=[ls.clip_name for ls in lib_segments], credits=credit_lines(lib_segments))
+        render_sheet(song, lib_segments, sheet_path)
     return Path(final)
+
+
+def render_sheet(song: audio.SongAnalysis, lib_segments: list, sheet_path: str | os.PathLike) -> Path:
+    """The choreography sheet of the chosen library segments (one per song segment)."""
+    from choreo_engine import video
+
+    shots = [video.Shot.from_segments(ls, seg) for ls, seg in zip(lib_segments, song.segments)]
+    return video.render_sheet(song, shots, sheet_path, motion_levels=[ls.motion_levels for ls in lib_segments],
+                              labels=[ls.clip_name for ls in lib_segments], credits=credit_lines(lib_segments))
 
 
 def credits_card_wanted() -> bool:

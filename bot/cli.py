@@ -299,7 +299,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         elif args.what == "plan":
             _print_json(bench.bench_plan(runs=args.runs, timing=not args.no_timing))
         else:
-            _print_json(bench.bench_bot(runs=args.runs, pick_each=args.pick_each, think=args.think))
+            _print_json(bench.bench_bot(runs=args.runs, pick_each=args.pick_each, think=args.think,
+                                        auto_after=args.auto_after))
     else:
         raise SystemExit(f"unknown benchmark {args.what!r}")
     return 0
@@ -480,6 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--song-seconds", type=float, default=30.0, help="scale: length of each song")
     p.add_argument("--pick-each", action="store_true", help="bot: also a song whose every part is picked by hand")
     p.add_argument("--think", type=float, default=2.0, help="bot --pick-each: seconds between a preview and its pick")
+    p.add_argument("--auto-after", type=float, default=0.0,
+                   help="bot: seconds between the first preview and the tap on Auto-pick the rest")
     p.set_defaults(func=cmd_bench)
     return parser
 

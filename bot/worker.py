@@ -162,33 +162,56 @@ def auto_rest(analysis: dict, descriptors: np.ndarray, start: int, picked_ids: l
     loaded, song, ctx = _context(analysis, descriptors, settings)
     history = _rows(loaded, picked_ids)
     path = loaded.planner.auto_path(ctx, start, _previous(loaded, picked_ids), history)
+    return ranked_path(start, [loaded.library.segments[row].id for row in path], offered)
+
+
+def ranked_path(start: int, segment_ids: list[int], offered: list[dict]) -> list[tuple[int, int, int]]:
+    """:func:`auto_rest`'s answer for an auto path from ``start`` (library segment ids)."""
     ranks = {c["library_segment_id"]: c["rank"] for c in offered}
-    out = []
-    for i, row in enumerate(path):
-        seg_id = loaded.library.segments[row].id
-        out.append((start + i, ranks.get(seg_id, 0) if i == 0 else 0, seg_id))
-    return out
+    return [(start + i, ranks.get(seg_id, 0) if i == 0 else 0, seg_id) for i, seg_id in enumerate(segment_ids)]
 
 
 def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, mode: str,
                   settings: Settings, progress_path: str | None = None, name: str | None = None) -> dict:
     """The final video (``mode``: clips or avatar; file ``name``, by default ``dance-<mode>.mp4``)
-    and the choreography sheet (made once). A clips video is joined from its pieces in
-    ``out_dir/pieces`` (:func:`render_pieces`), the missing ones made here."""
+    and its poster (its first frame, beside it as ``.jpg``: the file the bot sends first and
+    turns into the video). A clips video is joined from its pieces in ``out_dir/pieces``
+    (:func:`render_pieces`), the missing ones made here. The choreography sheet is not made
+    here (:func:`render_sheet`, after the dance is sent): the dance does not wait for it."""
+    from choreo_engine import video as engine_video
+
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sheet = out / "sheet.png"
-    # written under a name of its own, then renamed: a second delivery of the task may be writing it too
-    sheet_part = None if sheet.exists() else out / f"sheet.part-{uuid.uuid4().hex[:12]}.png"
     t0 = time.perf_counter()
     video = choreography.render_dance(song, lib_segments, song_path, out / (name or f"dance-{mode}.mp4"),
-                                      sheet_part, mode, _progress_writer(progress_path),
-                                      pieces_dir=out / PIECES_DIR)
-    if sheet_part is not None:
-        os.replace(sheet_part, sheet)
-    return {"video": str(video), "sheet": str(sheet), "sha256": file_sha256(video),
+                                      None, mode, _progress_writer(progress_path), pieces_dir=out / PIECES_DIR)
+    poster = engine_video.poster_frame(video, poster_of(video))
+    return {"video": str(video), "sheet": str(out / SHEET_NAME), "poster": str(poster), "sha256": file_sha256(video),
             "timings": {"render": time.perf_counter() - t0}}
+
+
+SHEET_NAME = "sheet.png"  # in a session's folder: the choreography sheet of its first dance
+
+
+def poster_of(video_path: str | os.PathLike) -> Path:
+    """Where a final video's poster (its first frame) is kept: beside it, as ``.jpg``."""
+    return Path(video_path).with_suffix(".jpg")
+
+
+def render_sheet(analysis: dict, picked_ids: list[int], out_dir: str, settings: Settings) -> str:
+    """The choreography sheet (``out_dir/sheet.png``), made once: one already there is kept.
+    Written under a name of its own, then renamed (a second delivery of the task may be writing it too)."""
+    sheet = Path(out_dir) / SHEET_NAME
+    if not sheet.exists():
+        song, lib_segments = _chosen(analysis, picked_ids, settings)
+        part = sheet.with_name(f"sheet.part-{uuid.uuid4().hex[:12]}.png")
+        try:
+            choreography.render_sheet(song, lib_segments, part)
+            os.replace(part, sheet)
+        finally:
+            part.unlink(missing_ok=True)
+    return str(sheet)
 
 
 def _progress_writer(progress_path: str | None):
@@ -241,16 +264,19 @@ PIECES_DIR = "pieces"  # in a session's folder: the pieces of its final clips vi
 
 
 def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, settings: Settings,
-                  share: tuple[int, int] = (0, 1), progress_path: str | None = None) -> int:
+                  share: tuple[int, int] = (0, 1), progress_path: str | None = None,
+                  parts_below: int | None = None) -> int:
     """The pieces of the final clips video that the picks so far decide (``picked_ids``: parts
     ``0..``), made ahead of the final (after each pick, or by several workers at once, each its
-    ``share``) into ``out_dir/pieces``; :func:`render_result` then joins them. Returns the
-    number of piece files stored."""
+    ``share``) into ``out_dir/pieces``; :func:`render_result` then joins them. With
+    ``parts_below``, only those of the parts before it (a stretch of an auto path made ahead).
+    Returns the number of piece files stored."""
     from choreo_engine import video
 
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     shots = {i: video.Shot.from_segments(ls, song.segments[i]) for i, ls in enumerate(lib_segments)}
     folder = Path(out_dir) / PIECES_DIR
     video.render_final_in_pieces(shots, [s.start for s in song.segments], [s.end for s in song.segments], song_path,
-                                 folder, None, share=share, progress=_progress_writer(progress_path))
+                                 folder, None, share=share, progress=_progress_writer(progress_path),
+                                 parts_below=parts_below)
     return len(list(folder.glob("piece-*.mp4")))

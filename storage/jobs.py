@@ -68,6 +68,14 @@ class JobRepo:
             cur = await conn.execute("UPDATE jobs SET status = ? WHERE status = ?", (JobStatus.QUEUED, JobStatus.RUNNING))
             return cur.rowcount
 
+    async def busy(self, session_id: str) -> bool:
+        """Whether a job is queued or running besides pieces made ahead and the analysis of
+        ``session_id`` (the job that queued work ahead for it may not be marked done yet)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM jobs WHERE status IN (?, ?) AND kind <> ? AND NOT (kind = ? AND session_id = ?)",
+            (JobStatus.QUEUED, JobStatus.RUNNING, JobKind.PIECES, JobKind.ANALYSE, session_id))
+        return int(row["n"]) > 0
+
     async def queue_position(self, job_id: int) -> int:
         """1 = next to run; counts queued and running analysis jobs up to this one."""
         row = await self.db.fetchone(

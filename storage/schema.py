@@ -181,6 +181,7 @@ buttons = Table(
     stamp("created_at"),
     # the order of the buttons made together (SQLite's rowid ordered them before; PostgreSQL has none)
     Column("position", Integer),
+    Column("message_id", BigInteger),  # a change vote's close button: the message the vote is on
     Index("buttons_session", "session_id", "idx"),
 )
 

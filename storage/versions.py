@@ -120,6 +120,12 @@ class VersionRepo:
                                (close.token, session_id, idx, close.action, close.value))
         return close
 
+    async def change_vote_on(self, session_id: str, idx: int, message_id: int) -> None:
+        """The message the part's open change vote is on (for its closing by the deadline)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE buttons SET message_id = ? WHERE session_id = ? AND idx = ? AND action = ?",
+                               (message_id, session_id, idx, ButtonAction.CHANGE_CLOSE))
+
     async def change_vote_open(self, session_id: str, idx: int) -> bool:
         row = await self.db.fetchone("SELECT 1 FROM buttons WHERE session_id = ? AND idx = ? AND action = ?",
                                      (session_id, idx, ButtonAction.CHANGE_CLOSE))
@@ -145,10 +151,10 @@ class VersionRepo:
             (session_id, idx, ButtonAction.CHANGE_PICK))
         return int(rows[rank - 1]["value"]) if 0 < rank <= len(rows) else None
 
-    async def due_change_votes(self, now: float) -> list[tuple[str, int]]:
-        """(session id, part) of the change votes whose deadline has passed."""
+    async def due_change_votes(self, now: float) -> list[tuple[str, int, int | None]]:
+        """(session id, part, the message the vote is on) of the change votes whose deadline has passed."""
         rows = await self.db.fetchall(
-            """SELECT b.session_id, b.idx FROM buttons b JOIN sessions s ON s.id = b.session_id
+            """SELECT b.session_id, b.idx, b.message_id FROM buttons b JOIN sessions s ON s.id = b.session_id
                WHERE b.action = ? AND b.value <= ? AND s.status = ?""",
             (ButtonAction.CHANGE_CLOSE, now, SessionStatus.DONE))
-        return [(r["session_id"], r["idx"]) for r in rows]
+        return [(r["session_id"], r["idx"], r["message_id"]) for r in rows]

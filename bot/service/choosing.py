@@ -17,6 +17,7 @@ from storage.rows import (CANCELLABLE_STATUSES, Button, ButtonAction, JobKind, P
 from .. import stopwatch, worker
 from ..texts import t
 from . import keyboards, practice
+from .ahead import Ahead
 from .runtime import Runtime
 from .stages import song_descriptors
 
@@ -30,6 +31,7 @@ class Choosing:
         self.rt = rt
         self._vote_edits: set[tuple[str, int]] = set()
         self.practice = practice.Practice(rt)
+        self.ahead = Ahead(rt)  # work made ahead of the final (the stages run it)
 
     # ------------------------------------------------------------------ picks
     async def collapse(self, session: Session, idx: int, rank: int, auto: bool = False,
@@ -76,9 +78,10 @@ class Choosing:
         picked = await rt.sessions.picked_segment_ids(session.id)
         offered = [{"library_segment_id": c.library_segment_id, "rank": c.rank}
                    for c in await rt.sessions.candidates(session.id, idx)]
+        ahead = self.ahead.auto_path(session.id) if idx == 0 and not picked else None
         with stopwatch.timed(session.chat_id, "planning"):
-            rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, idx, picked, offered,
-                                       rt.settings.engine)
+            rest = worker.ranked_path(0, ahead, offered) if ahead else await rt.engine.run(
+                worker.auto_rest, analysis, descriptors, idx, picked, offered, rt.settings.engine)
         ok = await rt.sessions.record_picks(session.id, rest, user_id, PickSource.AUTO, next_job=(JobKind.RENDER, None))
         if ok:
             rt.wake.set()

@@ -23,6 +23,7 @@ from telegram.error import TelegramError
 from storage.retention import DataDirSweep, is_disk_full
 from storage.rows import OPEN_STATUSES, Job, SessionStatus
 
+from .. import worker
 from ..texts import t
 from . import keyboards
 from .messages import whose
@@ -92,7 +93,7 @@ class DiskGuard:
         for mode in keyboards.RENDER_MODES:
             result = await self.rt.sessions.result(session_id, mode)
             if result is not None:
-                keep += [result.video_path, result.sheet_path]
+                keep += [result.video_path, result.sheet_path, str(worker.poster_of(result.video_path))]
         for path in self.files.partial_files(session_id, since - 1.0, keep):
             path.unlink(missing_ok=True)
 

@@ -179,8 +179,11 @@ class Editing:
         if result["note"]:
             caption += t(lang, "offer_short", note=html.escape(result["note"]))
         with open(result["preview"], "rb") as fh:
-            await rt.bot.send_video(session.chat_id, fh, caption=caption, reply_markup=markup, parse_mode="HTML",
-                                    supports_streaming=True, filename=f"change-part-{idx + 1}.mp4")
+            sent = await rt.bot.send_video(session.chat_id, fh, caption=caption, reply_markup=markup,
+                                           parse_mode="HTML", supports_streaming=True,
+                                           filename=f"change-part-{idx + 1}.mp4")
+        if close is not None:  # closed by its deadline, the vote still shows its choice on this message
+            await rt.versions.change_vote_on(session.id, idx, sent.message_id)
 
     async def change(self, session: Session, button: Button, user_id: int, query: CallbackQuery) -> None:
         """A pick among a part's new candidates: the new version is queued for rendering."""
@@ -257,12 +260,12 @@ class Editing:
     async def close_due_votes(self) -> None:
         """Close every change vote whose deadline has passed (the vote timer calls this)."""
         rt = self.rt
-        for session_id, idx in await rt.versions.due_change_votes(time.time()):
+        for session_id, idx, message_id in await rt.versions.due_change_votes(time.time()):
             try:
                 async with rt.lock(session_id):
                     session = await rt.sessions.get(session_id)
                     if session is not None:
-                        await self.close_vote(session, idx)
+                        await self.close_vote(session, idx, message_id)
             except Exception:  # one vote's trouble must not keep the others open
                 log.exception("closing the change vote on %s part %d failed", session_id, idx)
 

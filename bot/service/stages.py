@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from choreo_engine.errors import RefusedInputError
 from choreo_engine.music import features
@@ -54,6 +54,7 @@ class Stages:
         self.messages = messages
         self.choosing = choosing  # a part nothing fits is chosen automatically
         self.practice = practice.Practice(rt)
+        self.ahead = choosing.ahead
 
     async def run(self, job: Job) -> None:
         """One job's stage, if its session still wants it.
@@ -80,7 +81,7 @@ class Stages:
         elif job.kind == JobKind.OFFER:
             await self.offer(session, job.idx)
         elif job.kind == JobKind.PIECES:
-            await self.make_pieces(session)
+            await self.ahead.run(session, job)
         elif job.kind == JobKind.AUTO and session.status == SessionStatus.CHOOSING:
             await self.choosing.auto_pick(session, job.idx, job.payload.get("user_id"),
                                           pressed_message_id=job.payload.get("message_id"))
@@ -163,10 +164,11 @@ class Stages:
         if first is None:  # a preview made now: say so (a prepared one goes out at once, no edit before it)
             await self.messages.progress(session, "matching", segments=len(analysis["segments"]))
         await self.offer(session, 0, first)
-        if not tag:  # the descriptors for part 2 on, while part 1 is watched
-            session = await rt.sessions.get(session.id)
-            if session is not None and session.status == SessionStatus.CHOOSING:
+        session = await rt.sessions.get(session.id)
+        if session is not None and session.status == SessionStatus.CHOOSING:
+            if not tag:  # the descriptors for part 2 on, while part 1 is watched
                 await song_descriptors(rt, session, analysis)
+            await self.ahead.start_auto(session)  # and the auto-picked dance's video, in case ✨ is tapped
 
     @staticmethod
     async def _first_offer(head: asyncio.Future, analysis: dict) -> dict | None:
@@ -239,23 +241,6 @@ class Stages:
             self.messages.progress_later(session, "ready", segments=session.n_segments, tempo=round(analysis["tempo"]))
 
     # ------------------------------------------------------------------ render and deliver
-    async def make_pieces(self, session: Session) -> None:
-        """The pieces of the final video that the picks so far decide, made while the next parts
-        are chosen (a job queued after each pick), so the last pick leaves only its own pieces and
-        the join. Work done ahead: a failure is logged, and the render makes what is missing."""
-        rt = self.rt
-        if session.status != SessionStatus.CHOOSING or (session.render_mode or "clips") != "clips":
-            return
-        try:
-            picked = await rt.sessions.picked_segment_ids(session.id)
-            if picked and session.song_path:
-                await rt.engine.run(worker.render_pieces, session.song_analysis(), picked, session.song_path,
-                                    str(rt.session_dir(session.id)), rt.settings.engine)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("session %s: pieces made ahead failed (the render makes them): %r", session.id, exc)
-
     async def _render_in_shares(self, session: Session, mode: str, analysis: dict, picked: list[int], song_path: str,
                                 progress_file: str, name: str) -> dict:
         """The final video: a clips video's missing pieces made by every engine worker at once
@@ -263,6 +248,7 @@ class Stages:
         rt = self.rt
         folder = str(rt.session_dir(session.id))
         t0 = time.perf_counter()
+        await self.ahead.settled(session.id)  # its pieces are done, and every share sees them
         if mode == "clips" and rt.settings.workers > 1:
             n = rt.settings.workers
             await asyncio.gather(*(rt.engine.run(worker.render_pieces, analysis, picked, song_path, folder,
@@ -295,7 +281,7 @@ class Stages:
         version = await rt.versions.find(session.id, mode, picked)
         existing = None
         if version is not None:
-            sheet = rt.session_dir(session.id) / "sheet.png"  # made with the first render
+            sheet = rt.session_dir(session.id) / worker.SHEET_NAME  # made after the first render
             await rt.sessions.store_result(session.id, mode, version.video_path, str(sheet) if sheet.exists() else None,
                                            version.video_sha256)
             existing = await rt.sessions.result(session.id, mode)
@@ -332,24 +318,46 @@ class Stages:
         await self.deliver(session, existing, mode)
 
     async def _delivery_message(self, session: Session, result: Result) -> int | None:
-        """The message the dance goes into: a file (the choreography sheet) sent first and
-        recorded, then edited into the video. Sending a video twice cannot be undone, but editing
-        one message twice is harmless, so a bot killed mid-upload delivers one dance, not two
-        (a kill between the file and its record leaves a spare file, never a second dance)."""
+        """The message the dance goes into: a file (the video's poster, its first frame, or an
+        older dance's sheet) sent first and recorded, then edited into the video. Sending a video
+        twice cannot be undone, but editing one message twice is harmless, so a bot killed
+        mid-upload delivers one dance, not two (a kill between the file and its record leaves a
+        spare file, never a second dance)."""
         current = await self.rt.sessions.get(session.id)
         if current.delivery_message_id is not None:
             return current.delivery_message_id
-        if not result.sheet_path or not Path(result.sheet_path).exists():
+        holder = next((p for p in (str(worker.poster_of(result.video_path)), result.sheet_path)
+                       if p and Path(p).exists()), None)
+        if holder is None:
             return None
-        with open(result.sheet_path, "rb") as fh:  # a file, not a photo: the sheet itself comes after the dance
-            holder = await self.rt.bot.send_document(
-                session.chat_id, fh, filename="choreography.png", parse_mode="HTML",
+        with open(holder, "rb") as fh:  # a file, not a photo: it becomes the video in a moment
+            sent = await self.rt.bot.send_document(
+                session.chat_id, fh, filename=f"choreo-dance{Path(holder).suffix}", parse_mode="HTML",
                 caption=t(session.language, "delivering", song=html.escape(session.song_name)) + whose(session))
-        await self.rt.sessions.update(session.id, delivery_message_id=holder.message_id)
-        return holder.message_id
+        await self.rt.sessions.update(session.id, delivery_message_id=sent.message_id)
+        return sent.message_id
+
+    async def send_sheet(self, session: Session, result: Result) -> None:
+        """The choreography sheet, after the first dance (made now if it is not yet: the dance
+        does not wait for it). A sheet that cannot be made or sent does not undo the dance."""
+        rt = self.rt
+        try:
+            sheet = result.sheet_path or str(rt.session_dir(session.id) / worker.SHEET_NAME)
+            if not Path(sheet).exists():
+                picked = await rt.sessions.picked_segment_ids(session.id)
+                sheet = await rt.engine.run(worker.render_sheet, session.song_analysis(), picked,
+                                            str(Path(sheet).parent), rt.settings.engine)
+            with open(sheet, "rb") as fh:
+                await rt.bot.send_photo(session.chat_id, fh,
+                                        caption=t(session.language, "sheet", song=html.escape(session.song_name)),
+                                        parse_mode="HTML")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the dance is delivered; a missing sheet does not undo it
+            log.warning("session %s: the sheet was not sent: %r", session.id, exc)
 
     async def deliver(self, session: Session, result: Result, mode: str) -> None:
-        """The dance with its buttons and, the first time, the choreography sheet.
+        """The dance with its buttons and, the first time, the choreography sheet after it.
 
         The session moves to delivering first (only from rendering): a cancel before that wins
         and nothing is sent; after it, a cancel is refused, so the two never both happen.
@@ -370,7 +378,7 @@ class Stages:
         caption += await self.version_note(session, result)
         with stopwatch.uploading(session.chat_id, "final_upload"):
             message_id = await self._delivery_message(session, result)
-            if message_id is None:  # no sheet to hold the place: sent once, as before
+            if message_id is None:  # no file to hold the place: sent once, as before
                 sent = await self.messages.send_cached_video(session.chat_id, result.video_path,
                                                              result.video_sha256, caption, markup, analysis["duration"])
                 message_id = sent.message_id
@@ -380,14 +388,8 @@ class Stages:
         first_result = session.finished_at is None
         await rt.sessions.set_status(session.id, SessionStatus.DONE, only_if=(SessionStatus.DELIVERING,),
                                      result_message_id=message_id, render_mode=mode, delivery_message_id=None)
-        if first_result and result.sheet_path:
-            try:
-                with open(result.sheet_path, "rb") as fh:
-                    await rt.bot.send_photo(session.chat_id, fh,
-                                            caption=t(lang, "sheet", song=html.escape(session.song_name)),
-                                            parse_mode="HTML")
-            except (OSError, TelegramError) as exc:  # the dance is delivered; a missing sheet does not undo it
-                log.warning("session %s: the sheet was not sent: %r", session.id, exc)
+        if first_result:
+            await self.send_sheet(session, result)
 
     async def version_note(self, session: Session, result: Result) -> str:
         """The caption's line for a dance that has been changed: its version and the part changed."""

@@ -31,19 +31,20 @@ ffmpeg concat of the same pieces (medians of 3 runs, in that module's docstring)
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..ffmpeg import probe_duration
+from ..ffmpeg import probe_duration, run
 from .encode import audio_bitrate, encode_within, forward_only, frame_height_for, video_bitrate_budget
 from .pieces import FinalLook, join_pieces, render_pieces, song_sound
 from .shots import Shot, check_order
 from .sources import BLEND_FRAMES, auto_aspect, clip_frames, frame_size
 from .stage import avatar_frames
 
-__all__ = ["FINAL_HEIGHTS", "final_look", "render_final", "render_final_in_pieces"]
+__all__ = ["FINAL_HEIGHTS", "final_look", "poster_frame", "render_final", "render_final_in_pieces"]
 
 # The frame's shorter side steps down through these when the size budget gives too few bits per pixel.
 FINAL_HEIGHTS = (1080, 720, 540, 480, 360, 270, 240)
@@ -75,23 +76,27 @@ def final_look(shots: Sequence[Shot], song_path: str | os.PathLike, *, song_end:
 def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], ends: Sequence[float],
                            song_path: str | os.PathLike, pieces_dir: str | os.PathLike,
                            out_path: str | os.PathLike | None = None, *, share: tuple[int, int] = (0, 1),
-                           progress: Callable[[float], None] | None = None, **look) -> Path | None:
+                           progress: Callable[[float], None] | None = None, parts_below: int | None = None,
+                           **look) -> Path | None:
     """The clips final video of ``shots`` (by part index) made of pieces stored in ``pieces_dir``
     (:mod:`.pieces`): the pieces not stored yet are made, then, when ``out_path`` is given and
     every part has its shot, joined into it (else None). ``starts``/``ends``: every song segment's.
 
     With only some parts' shots, this makes the pieces those parts decide (a part's body, and
-    the cut to a neighbour known too), for a final that is then quick to join. ``look``:
+    the cut to a neighbour known too), for a final that is then quick to join; with
+    ``parts_below``, only the pieces of the parts before it (the shots of the later ones only
+    decide the look, as they will in the final). ``look``:
     :func:`final_look`'s settings. A joined video over the size budget is rendered again whole
     (:func:`render_final`), which can lower the bitrate.
     """
     known = [shots[i] for i in sorted(shots)]
     fl = final_look(known, song_path, song_end=ends[-1], **look)
-    paths = render_pieces(shots, starts, ends, fl, pieces_dir, share=share,
+    if out_path is None and share[0] == 0:  # the join's sound, made ahead too (by one of the shares), first: ~2 s
+        song_sound(Path(pieces_dir), song_path, fl)
+    making = shots if parts_below is None else {i: s for i, s in shots.items() if i < parts_below}
+    paths = render_pieces(making, starts, ends, fl, pieces_dir, share=share,
                           progress=None if progress is None else (lambda f: progress(min(f, 0.99))))
     if out_path is None or any(p is None for p in paths):
-        if share[0] == 0:  # the join's sound, made ahead too (by one of the shares)
-            song_sound(Path(pieces_dir), song_path, fl)
         return None
     out = join_pieces(paths, song_path, fl, out_path)
     if out.stat().st_size > look.get("max_bytes", 50_000_000):
@@ -155,4 +160,18 @@ def render_final(
                   max_bytes=max_bytes, song_path=song_path, audio_start=0.0, audio_duration=duration, crf=crf,
                   preset=preset, audio_kbps=audio_kbps, progress=lambda f: report(min(f, 0.999)))
     report(1.0)
+    return out_path
+
+
+def poster_frame(video_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
+    """The video's first frame as a JPEG (a still that stands for the video until it is sent;
+    ~0.1 s). Written under a temporary name and renamed."""
+    out_path = Path(out_path)
+    tmp = out_path.with_name(f"{out_path.stem}.{uuid.uuid4().hex[:12]}.part.jpg")
+    try:  # our own video: no demuxer sniffing needed
+        run(["-nostdin", "-v", "error", "-y", "-i", str(video_path), "-frames:v", "1", "-q:v", "3", str(tmp)],
+            timeout=30, check=True)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out_path

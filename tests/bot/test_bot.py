@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import sqlite3
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -78,8 +80,9 @@ def test_full_flow_by_picks(data_dir, tmp_path, state, request):
     picked, final, video, last_pick = asyncio.run(scenario())
     assert picked >= 2
     # part 1's piece of the final video was made while the next parts were chosen, before the last pick
-    body, = data_dir.glob("sessions/*/pieces/piece-001-" + "?" * 20 + ".mp4")  # its body, not the cut after it
-    assert body.stat().st_mtime < last_pick
+    # (its body, not the cut after it; the auto path's may be there too, made while part 1 was shown)
+    bodies = list(data_dir.glob("sessions/*/pieces/piece-001-" + "?" * 20 + ".mp4"))
+    assert bodies and all(body.stat().st_mtime < last_pick for body in bodies)
     assert len(video) > 10_000
 
     async def stored(sql: str) -> list[tuple]:
@@ -124,6 +127,47 @@ def test_auto_pick_and_mode_switch(data_dir, tmp_path):
     con = sqlite3.connect(data_dir / "choreo.db")
     assert con.execute("SELECT COUNT(*) FROM picks WHERE source = 'auto'").fetchone()[0] >= 1
     assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
+
+
+def test_auto_pick_made_ahead(data_dir, tmp_path):
+    """While part 1 is watched, the auto-picked dance's video is made ahead in pieces; a tap on
+    ✨ then only joins them (no piece is made after the tap). The dance is sent into a message
+    that first held its poster (a JPEG of its first frame), and the sheet comes after it."""
+    song = song_excerpt(tmp_path, VIBE_ACE, 30, "mp3")
+    pieces_dir = lambda: next(data_dir.glob("sessions/*/pieces"), None)  # noqa: E731
+
+    def pieces() -> dict[str, int]:
+        folder = pieces_dir()
+        return {p.name: p.stat().st_mtime_ns for p in folder.glob("piece-*.mp4")} if folder else {}
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir)):
+                cy = emu.make_user("Cy", "cy")
+                chat = emu.make_private_chat(cy)
+                emu.send_file(chat, cy, song, kind="audio", mime_type="audio/mpeg")
+                await wait(emu, lambda e: previews(e, chat["id"]), 120)
+                offer = previews(emu, chat["id"])[0]
+                n_parts = int(re.search(r"Part 1 of (\d+)", offer["caption"]).group(1))
+                # a body per part and a cut between each two: all made while part 1 is shown
+                await wait(emu, lambda e: len(pieces()) >= 2 * n_parts - 1, 120, explain=lambda e: sorted(pieces()))
+                made_ahead = pieces()
+                emu.press_button(chat, cy, offer["message_id"], button(offer, "✨"))
+                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
+                final = _final(emu, chat["id"])[-1]
+                sheet = next(m for m in emu.bot_messages(chat["id"]) if m["kind"] == "photo")
+                assert emu.violations == [] and emu.rate_limited == []
+                return made_ahead, final, sheet, n_parts, emu.file_bytes(final["edit_history"][0]["file_id"])
+
+    made_ahead, final, sheet, n_parts, holder = asyncio.run(scenario())
+    assert pieces() == made_ahead  # the final joined the pieces made ahead: none made or remade after the tap
+    # the poster held its place: a JPEG of the video's frame size
+    assert final["edit_history"][0]["kind"] == "document"
+    poster = cv2.imdecode(np.frombuffer(holder, np.uint8), cv2.IMREAD_COLOR)
+    assert holder[:3] == b"\xff\xd8\xff" and poster.shape[:2] == (final["video"]["height"], final["video"]["width"])
+    assert sheet["message_id"] > final["message_id"]  # the sheet after the dance
+    con = sqlite3.connect(data_dir / "choreo.db")
+    assert con.execute("SELECT COUNT(*) FROM picks WHERE source = 'auto'").fetchone()[0] == n_parts
 
 
 def _make_bad_files(tmp_path: Path) -> dict[str, Path]:

@@ -189,15 +189,17 @@ def test_group_auto_dance_now_and_owner_only_changes(data_dir, tmp_path):
     assert con.execute("SELECT COUNT(DISTINCT source) FROM picks").fetchone()[0] == 1  # all auto
 
 
-def test_group_vote_on_a_changed_part(data_dir, tmp_path):
+@pytest.mark.parametrize("closed_by", ["starter", "deadline"])
+def test_group_vote_on_a_changed_part(data_dir, tmp_path, closed_by):
     """In a group in vote mode a part offered again is voted on like a part being chosen: the
-    starter opens it, everyone votes (a moved vote counts once), only the starter closes, the
-    most voted move is danced in the new version."""
+    starter opens it, everyone votes (a moved vote counts once), only the starter closes (or the
+    deadline does), the most voted move is danced in the new version and the offer keeps only it."""
     song = song_excerpt(tmp_path, VIBE_ACE, 12, "mp3", start=40)
 
     async def scenario():
         with TelegramEmulator() as emu:
-            async with running_bot(bot_settings(emu, data_dir, vote_timeout_seconds=600)):
+            timeout = 600 if closed_by == "starter" else 20
+            async with running_bot(bot_settings(emu, data_dir, vote_timeout_seconds=timeout)):
                 ann, bo, cy = (emu.make_user(n, n.lower()) for n in ("Ann", "Bo", "Cy"))
                 group = emu.make_group("Dance crew", [ann, bo, cy], admins=[ann])
                 emu.send_text(group, ann, "/mode vote")
@@ -232,7 +234,8 @@ def test_group_vote_on_a_changed_part(data_dir, tmp_path):
                                               for t, _ in buttons_of(e.message(group["id"], offer["message_id"]))), 20)
                 assert await answer_to(bo, offer, "🗳") == "Only @cy picks here."
                 assert len(_finals(emu, group["id"])) == 1  # nothing changed yet
-                emu.press_button(group, cy, offer["message_id"], button(offer, "🗳"))
+                if closed_by == "starter":
+                    emu.press_button(group, cy, offer["message_id"], button(offer, "🗳"))
                 await wait(emu, lambda e: len(_finals(e, group["id"])) >= 2, 180)
                 assert "part 2 changed" in _finals(emu, group["id"])[1]["caption"]
                 assert emu.violations == [] and emu.rate_limited == []

@@ -1,0 +1,111 @@
+"""Work made ahead of the final video, so that the tap that asks for it waits for little.
+
+- After each pick: the pieces of the final video that the picks so far decide
+  (:mod:`choreo_engine.video.pieces`), so the last pick leaves only its own pieces and the join.
+- While part 1 is watched: the auto-picked dance's pieces, so a tap on "✨ auto-pick the rest"
+  finds most of its video made (a 3-minute song's final is ~17 s of x264 on two cores, more
+  than the 15 s a person should wait after the tap). It goes in jobs of :data:`AHEAD_PARTS`
+  parts, one after another, and stops at the first pick (the picks' own pieces follow them
+  then), when the session stops choosing, or when another session has work queued or running:
+  it is made with time nobody else wants.
+
+Every such job has the lowest priority (``JobKind.PIECES``), and a failure is only logged: the
+render makes whatever is missing. A render waits for this bot's engine call in flight for its
+session (:meth:`Ahead.settled`), so that its shares divide the same missing pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from storage.rows import Job, JobKind, Session, SessionStatus
+
+from .. import worker
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Parts per job of the auto-picked dance's pieces: ~1.5 s of work that a render or another
+# person's first preview may wait for.
+AHEAD_PARTS = 4
+KEPT_PATHS = 256  # auto paths kept for a tap on ✨ (the oldest are forgotten)
+
+
+class Ahead:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._in_flight: dict[str, asyncio.Future] = {}  # session id -> its engine call making pieces
+        self._auto_paths: dict[str, list[int]] = {}  # session id -> its auto path from part 1 (segment ids)
+
+    def auto_path(self, session_id: str) -> list[int] | None:
+        """The auto path from part 1 worked out ahead (the same a tap on ✨ at part 1 gets), if any."""
+        return self._auto_paths.get(session_id)
+
+    async def run(self, session: Session, job: Job) -> None:
+        """A ``pieces`` job: the picks' pieces, or (payload ``auto``) a stretch of the auto path's."""
+        if session.status != SessionStatus.CHOOSING or (session.render_mode or "clips") != "clips" \
+                or not session.song_path:
+            return
+        try:
+            if job.payload.get("auto"):
+                await self._auto_stretch(session, job)
+            else:
+                picked = await self.rt.sessions.picked_segment_ids(session.id)
+                if picked:
+                    await self._make(session, picked)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - work made ahead: the render makes what is missing
+            log.warning("session %s: pieces made ahead failed (the render makes them): %r", session.id, exc)
+
+    async def start_auto(self, session: Session) -> None:
+        """Queue the auto-picked dance's first stretch (after part 1 is offered)."""
+        if (session.render_mode or "clips") == "clips":
+            await self.rt.jobs.enqueue(session.id, JobKind.PIECES, 0, {"auto": True})
+            self.rt.wake.set()
+
+    async def settled(self, session_id: str) -> None:
+        """Return once this bot's engine call making pieces for the session (if any) has ended."""
+        call = self._in_flight.get(session_id)
+        if call is not None:
+            await asyncio.wait({call})
+
+    async def _auto_stretch(self, session: Session, job: Job) -> None:
+        rt = self.rt
+        if await rt.sessions.picked_segment_ids(session.id) or await rt.jobs.busy(session.id):
+            return
+        path = job.payload.get("path")
+        if path is None:  # the first stretch: the auto path, as a tap on ✨ at part 1 would choose it
+            from .stages import song_descriptors
+
+            analysis = session.song_analysis()
+            descriptors = await song_descriptors(rt, session, analysis)
+            rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, 0, [], [], rt.settings.engine)
+            path = [segment_id for _, _, segment_id in rest]
+            while len(self._auto_paths) >= KEPT_PATHS:
+                self._auto_paths.pop(next(iter(self._auto_paths)))
+            self._auto_paths[session.id] = path
+        start = job.idx or 0
+        end = min(len(path), start + AHEAD_PARTS)
+        await self._make(session, path, end)
+        if end < len(path):
+            await rt.jobs.enqueue(session.id, JobKind.PIECES, end, {"auto": True, "path": path})
+            rt.wake.set()
+
+    async def _make(self, session: Session, picked: list[int], parts_below: int | None = None) -> None:
+        """The pieces that parts ``0..len(picked)-1`` decide (or only those below ``parts_below``;
+        those made before are kept)."""
+        rt = self.rt
+        call = asyncio.ensure_future(rt.engine.run(worker.render_pieces, session.song_analysis(), picked,
+                                                   session.song_path, str(rt.session_dir(session.id)),
+                                                   rt.settings.engine, (0, 1), None, parts_below))
+        self._in_flight[session.id] = call
+        call.add_done_callback(lambda done: self._ended(session.id, done))
+        await asyncio.shield(call)  # a cancelled job leaves the call to end: cancelling one replaces the pool
+
+    def _ended(self, session_id: str, call: asyncio.Future) -> None:
+        if self._in_flight.get(session_id) is call:
+            del self._in_flight[session_id]
+        if not call.cancelled():
+            call.exception()  # read: a job cancelled meanwhile is not there to
