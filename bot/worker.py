@@ -17,7 +17,9 @@ import numpy as np
 
 from choreo_engine.music import audio, features
 from choreo_engine.dance.library import file_sha256
+from choreo_engine.errors import FFmpegError
 from choreo_engine.settings import Settings
+from storage.retention import PIECES_DIR
 
 from . import choreography
 
@@ -186,8 +188,11 @@ def render_result(analysis: dict, picked_ids: list[int], song_path: str, out_dir
     t0 = time.perf_counter()
     video = choreography.render_dance(song, lib_segments, song_path, out / (name or f"dance-{mode}.mp4"),
                                       None, mode, _progress_writer(progress_path), pieces_dir=out / PIECES_DIR)
-    poster = engine_video.poster_frame(video, poster_of(video))
-    return {"video": str(video), "sheet": str(out / SHEET_NAME), "poster": str(poster), "sha256": file_sha256(video),
+    try:
+        engine_video.poster_frame(video, poster_of(video))
+    except FFmpegError:  # only a placeholder: the dance is then sent without one
+        pass
+    return {"video": str(video), "sheet": str(out / SHEET_NAME), "sha256": file_sha256(video),
             "timings": {"render": time.perf_counter() - t0}}
 
 
@@ -258,9 +263,6 @@ def export_poses(analysis: dict, picked_ids: list[int], out_dir: str, formats: t
 
     song, lib_segments = _chosen(analysis, picked_ids, settings)
     return practice.export_dance(song, lib_segments, out_dir, formats)
-
-
-PIECES_DIR = "pieces"  # in a session's folder: the pieces of its final clips video
 
 
 def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, settings: Settings,

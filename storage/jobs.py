@@ -33,7 +33,8 @@ class JobRepo:
         """The next queued job, marked running (atomically), with its attempts counted.
 
         What a person waits for goes first: a chosen part's next preview, the auto path and
-        renders before new songs' analyses, and work made ahead (pieces of a final) last; in order
+        renders before new songs' analyses and the sheets sent after dances, and work made ahead
+        (pieces of a final) last; in order
         of queueing within each. The claim is a
         conditional update, so of two processes claiming at once one gets the job and the other
         looks again.
@@ -41,8 +42,8 @@ class JobRepo:
         while True:
             async with self.db.transaction() as conn:
                 cur = await conn.execute(
-                    "SELECT * FROM jobs WHERE status = ? ORDER BY CASE kind WHEN ? THEN 1 WHEN ? THEN 2 ELSE 0 END, id LIMIT 1",
-                    (JobStatus.QUEUED, JobKind.ANALYSE, JobKind.PIECES))
+                    "SELECT * FROM jobs WHERE status = ? ORDER BY CASE WHEN kind IN (?, ?) THEN 1 WHEN kind = ? THEN 2 "
+                    "ELSE 0 END, id LIMIT 1", (JobStatus.QUEUED, JobKind.ANALYSE, JobKind.SHEET, JobKind.PIECES))
                 row = await cur.fetchone()
                 if row is None:
                     return None
@@ -67,6 +68,19 @@ class JobRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute("UPDATE jobs SET status = ? WHERE status = ?", (JobStatus.QUEUED, JobStatus.RUNNING))
             return cur.rowcount
+
+    async def enqueue_unless_open(self, session_id: str, kind: JobKind, idx: int | None,
+                                  payload: dict | None = None) -> bool:
+        """Queue a job unless one of this kind and part is already queued or running for the
+        session (checked and queued in one transaction); True when queued."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT 1 FROM jobs WHERE session_id = ? AND kind = ? AND idx = ? AND status IN (?, ?)",
+                (session_id, kind, idx, JobStatus.QUEUED, JobStatus.RUNNING))
+            if await cur.fetchone() is not None:
+                return False
+            await insert_job(conn, session_id, kind, idx, payload)
+            return True
 
     async def busy(self, session_id: str) -> bool:
         """Whether a job is queued or running besides pieces made ahead and the analysis of

@@ -9,6 +9,8 @@ picked) under the media directory (``Database.media_dir``: the data directory un
 - a finished session's folder once its retention (per status: done, failed, cancelled) is over;
 - previews that were sent already (a preview is read once, to send it): an open session's of the
   parts it offered, a finished session's all;
+- an open session's ``pieces/`` (made ahead of its final, which makes any that are missing)
+  when nothing in them changed for ``keep_open_pieces`` (a song left at part 1, say);
 - folders no session row owns and temporary files (``*.part*``, ``*.tmp``) older than the grace
   period, and fitted indexes (``index/*.pkl``) of older library versions;
 - then, while the data directory is over its budget or the disk's free space under its minimum,
@@ -43,6 +45,7 @@ from .rows import FINISHED_STATUSES, OPEN_STATUSES, JobStatus, SegmentStatus, Se
 
 SESSIONS_DIR = "sessions"
 INDEX_DIR = "index"
+PIECES_DIR = "pieces"  # in a session's folder: the pieces of its final clips video
 # An offered part's preview, by the part's index (0-based) in the session's folder.
 PREVIEW_NAME = "preview-{:03d}.mp4"
 _PREVIEW = re.compile(r"preview-(\d{3})\.mp4$")
@@ -139,6 +142,7 @@ class RetentionPolicy:
     budget_bytes: int | None = None  # None: no budget
     min_free_bytes: int = 0  # the disk's free space the sweep keeps, evicting like over the budget
     keep_rows: float | None = 90 * 86400.0  # rows of long-finished sessions; None: kept for ever
+    keep_open_pieces: float = 86400.0  # an open session's pieces of its final, untouched this long
     grace: float = ORPHAN_GRACE_SECONDS
 
     def keep(self, status: SessionStatus) -> float:
@@ -209,6 +213,9 @@ class DataDirSweep:
                     self._remove_previews(folder.path, None, now, report)
             else:
                 self._remove_temporary(folder.path, now, policy.grace, report)
+                pieces = folder.path / PIECES_DIR
+                if not folder.busy and pieces.is_dir() and newest_change(pieces) < now - policy.keep_open_pieces:
+                    report.count("idle_pieces", _remove(pieces))
         await self._remove_sent_previews([f for f in folders if f.status in OPEN_STATUSES], now, report)
         await self._remove_old_indexes(now, policy.grace, report)
         size = tree_bytes(self.media_dir)

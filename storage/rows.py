@@ -54,6 +54,7 @@ class JobKind(StrEnum):
     EXPORT = "export"  # a finished dance's poses as files
     AUTO = "auto"  # choose the rest automatically (a tap on Auto), payload: user and pressed message
     PIECES = "pieces"  # pieces of the final video the picks so far decide, made ahead (after a pick), lowest priority
+    SHEET = "sheet"  # the choreography sheet of a first dance, made and sent after it
 
 
 class PickMode(StrEnum):

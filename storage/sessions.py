@@ -105,8 +105,10 @@ class SessionRepo:
                                (*fields.values(), session_id))
 
     async def set_status(self, session_id: str, status: SessionStatus, *,
-                         only_if: tuple[SessionStatus, ...] | None = None, **fields: Any) -> bool:
-        """Move a session to ``status`` (if it is in one of ``only_if``); True when it moved."""
+                         only_if: tuple[SessionStatus, ...] | None = None,
+                         next_job: tuple[JobKind, int | None] | None = None, **fields: Any) -> bool:
+        """Move a session to ``status`` (if it is in one of ``only_if``); True when it moved, and
+        then ``next_job`` is queued in the same transaction."""
         extra = "".join(f", {k} = ?" for k in fields)
         finished = f", finished_at = {NOW}" if status in FINISHED_STATUSES else ""
         sql = f"UPDATE sessions SET status = ?{extra}{finished}, updated_at = {NOW} WHERE id = ?"
@@ -116,6 +118,8 @@ class SessionRepo:
             params += list(only_if)
         async with self.db.transaction() as conn:
             cur = await conn.execute(sql, params)
+            if cur.rowcount and next_job is not None:
+                await insert_job(conn, session_id, *next_job)
             return cur.rowcount > 0
 
     async def discard(self, session_id: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from storage.clips import ClipRepo
 from storage.rows import Job, JobKind, Session, SessionStatus
 
 from .. import worker
@@ -35,12 +36,25 @@ KEPT_PATHS = 256  # auto paths kept for a tap on ✨ (the oldest are forgotten)
 class Ahead:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._in_flight: dict[str, asyncio.Future] = {}  # session id -> its engine call making pieces
-        self._auto_paths: dict[str, list[int]] = {}  # session id -> its auto path from part 1 (segment ids)
+        self.clips = ClipRepo(rt.db)
+        self._in_flight: dict[str, set[asyncio.Future]] = {}  # session id -> its engine calls making pieces
+        # session id -> (library version, its auto path from part 1 as library segment ids)
+        self._auto_paths: dict[str, tuple[int, list[int]]] = {}
 
-    def auto_path(self, session_id: str) -> list[int] | None:
-        """The auto path from part 1 worked out ahead (the same a tap on ✨ at part 1 gets), if any."""
-        return self._auto_paths.get(session_id)
+    async def auto_path(self, session_id: str) -> list[int] | None:
+        """The auto path from part 1 worked out ahead (the one a tap on ✨ at part 1 gets), if
+        the library has not changed since (a clip removed meanwhile is no longer danced)."""
+        kept = self._auto_paths.get(session_id)
+        if kept is None or kept[0] != await self.clips.version():
+            return None
+        return kept[1]
+
+    async def _still_wanted(self, session_id: str) -> bool:
+        """Whether the auto path's pieces are still worth making: the session is choosing, with
+        no pick yet, and no other work is waiting."""
+        session = await self.rt.sessions.get(session_id)
+        return (session is not None and session.status == SessionStatus.CHOOSING
+                and not await self.rt.sessions.picked_segment_ids(session_id) and not await self.rt.jobs.busy(session_id))
 
     async def run(self, session: Session, job: Job) -> None:
         """A ``pieces`` job: the picks' pieces, or (payload ``auto``) a stretch of the auto path's."""
@@ -66,32 +80,36 @@ class Ahead:
             self.rt.wake.set()
 
     async def settled(self, session_id: str) -> None:
-        """Return once this bot's engine call making pieces for the session (if any) has ended."""
-        call = self._in_flight.get(session_id)
-        if call is not None:
-            await asyncio.wait({call})
+        """Return once this bot's engine calls making pieces for the session (if any) have ended."""
+        calls = self._in_flight.get(session_id)
+        if calls:
+            await asyncio.wait(set(calls))
 
     async def _auto_stretch(self, session: Session, job: Job) -> None:
         rt = self.rt
-        if await rt.sessions.picked_segment_ids(session.id) or await rt.jobs.busy(session.id):
+        if not await self._still_wanted(session.id):
             return
         path = job.payload.get("path")
         if path is None:  # the first stretch: the auto path, as a tap on ✨ at part 1 would choose it
             from .stages import song_descriptors
 
+            version = await self.clips.version()
             analysis = session.song_analysis()
             descriptors = await song_descriptors(rt, session, analysis)
             rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, 0, [], [], rt.settings.engine)
             path = [segment_id for _, _, segment_id in rest]
+            self._auto_paths.pop(session.id, None)
             while len(self._auto_paths) >= KEPT_PATHS:
                 self._auto_paths.pop(next(iter(self._auto_paths)))
-            self._auto_paths[session.id] = path
+            self._auto_paths[session.id] = (version, path)
+            if not await self._still_wanted(session.id):  # a pick or ✨ came while the path was worked out
+                return
         start = job.idx or 0
         end = min(len(path), start + AHEAD_PARTS)
         await self._make(session, path, end)
-        if end < len(path):
-            await rt.jobs.enqueue(session.id, JobKind.PIECES, end, {"auto": True, "path": path})
-            rt.wake.set()
+        if end < len(path):  # once: a job run again after a crash finds its next stretch queued
+            if await rt.jobs.enqueue_unless_open(session.id, JobKind.PIECES, end, {"auto": True, "path": path}):
+                rt.wake.set()
 
     async def _make(self, session: Session, picked: list[int], parts_below: int | None = None) -> None:
         """The pieces that parts ``0..len(picked)-1`` decide (or only those below ``parts_below``;
@@ -100,12 +118,14 @@ class Ahead:
         call = asyncio.ensure_future(rt.engine.run(worker.render_pieces, session.song_analysis(), picked,
                                                    session.song_path, str(rt.session_dir(session.id)),
                                                    rt.settings.engine, (0, 1), None, parts_below))
-        self._in_flight[session.id] = call
+        self._in_flight.setdefault(session.id, set()).add(call)
         call.add_done_callback(lambda done: self._ended(session.id, done))
         await asyncio.shield(call)  # a cancelled job leaves the call to end: cancelling one replaces the pool
 
     def _ended(self, session_id: str, call: asyncio.Future) -> None:
-        if self._in_flight.get(session_id) is call:
-            del self._in_flight[session_id]
+        calls = self._in_flight.get(session_id, set())
+        calls.discard(call)
+        if not calls:
+            self._in_flight.pop(session_id, None)
         if not call.cancelled():
             call.exception()  # read: a job cancelled meanwhile is not there to

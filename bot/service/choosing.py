@@ -78,7 +78,7 @@ class Choosing:
         picked = await rt.sessions.picked_segment_ids(session.id)
         offered = [{"library_segment_id": c.library_segment_id, "rank": c.rank}
                    for c in await rt.sessions.candidates(session.id, idx)]
-        ahead = self.ahead.auto_path(session.id) if idx == 0 and not picked else None
+        ahead = await self.ahead.auto_path(session.id) if idx == 0 and not picked else None
         with stopwatch.timed(session.chat_id, "planning"):
             rest = worker.ranked_path(0, ahead, offered) if ahead else await rt.engine.run(
                 worker.auto_rest, analysis, descriptors, idx, picked, offered, rt.settings.engine)

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from .choosing import Choosing
 
 log = logging.getLogger(__name__)
+# No render progress shown past this: the dance follows within a second or two, and an edit
+# then would hold its send for a turn of the chat's one-message-a-second limit.
+LAST_PROGRESS_PERCENT = 85
 # What a downloaded song is saved as, in its session's folder.
 SONG_FILE_NAME = "song"
 
@@ -82,6 +85,8 @@ class Stages:
             await self.offer(session, job.idx)
         elif job.kind == JobKind.PIECES:
             await self.ahead.run(session, job)
+        elif job.kind == JobKind.SHEET:
+            await self.send_sheet(session)
         elif job.kind == JobKind.AUTO and session.status == SessionStatus.CHOOSING:
             await self.choosing.auto_pick(session, job.idx, job.payload.get("user_id"),
                                           pressed_message_id=job.payload.get("message_id"))
@@ -289,8 +294,8 @@ class Stages:
               and not (await rt.versions.of_sessions([session.id]))[session.id]):
             existing = await rt.sessions.result(session.id, mode)  # a dance rendered before versions were kept
         if existing is None:
-            # not forced: the render would wait for the edit's turn; its progress edits follow
-            await self.messages.progress(session, "rendering", percent=0)
+            # no progress edit before the render has run a while: a quick one (the pieces made
+            # ahead) would send its dance a second later, after the edit's turn in the chat's limit
             try:  # fetched again when retention removed it (a mode asked for days later)
                 song_path = await self._download(session)
             except BadRequest as exc:  # Telegram no longer has it either
@@ -306,7 +311,8 @@ class Stages:
                     await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
                     if not task.done():
                         percent = self._render_percent(progress_file, rt.settings.workers if mode == "clips" else 1)
-                        await self.messages.progress(session, "rendering", percent=percent)
+                        if percent < LAST_PROGRESS_PERCENT:
+                            await self.messages.progress(session, "rendering", percent=percent)
             except asyncio.CancelledError:
                 task.cancel()  # the job was abandoned (its deadline): so is its engine call
                 raise
@@ -337,12 +343,12 @@ class Stages:
         await self.rt.sessions.update(session.id, delivery_message_id=sent.message_id)
         return sent.message_id
 
-    async def send_sheet(self, session: Session, result: Result) -> None:
+    async def send_sheet(self, session: Session) -> None:
         """The choreography sheet, after the first dance (made now if it is not yet: the dance
         does not wait for it). A sheet that cannot be made or sent does not undo the dance."""
         rt = self.rt
         try:
-            sheet = result.sheet_path or str(rt.session_dir(session.id) / worker.SHEET_NAME)
+            sheet = str(rt.session_dir(session.id) / worker.SHEET_NAME)
             if not Path(sheet).exists():
                 picked = await rt.sessions.picked_segment_ids(session.id)
                 sheet = await rt.engine.run(worker.render_sheet, session.song_analysis(), picked,
@@ -385,11 +391,12 @@ class Stages:
             else:
                 await self.messages.put_video(session.chat_id, message_id, result.video_path, result.video_sha256,
                                               caption, markup, analysis["duration"])
-        first_result = session.finished_at is None
+        first_result = session.finished_at is None  # its sheet follows, in a job of its own (a kill does not lose it)
         await rt.sessions.set_status(session.id, SessionStatus.DONE, only_if=(SessionStatus.DELIVERING,),
+                                     next_job=(JobKind.SHEET, None) if first_result else None,
                                      result_message_id=message_id, render_mode=mode, delivery_message_id=None)
         if first_result:
-            await self.send_sheet(session, result)
+            rt.wake.set()
 
     async def version_note(self, session: Session, result: Result) -> str:
         """The caption's line for a dance that has been changed: its version and the part changed."""

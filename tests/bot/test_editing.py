@@ -198,7 +198,7 @@ def test_group_vote_on_a_changed_part(data_dir, tmp_path, closed_by):
 
     async def scenario():
         with TelegramEmulator() as emu:
-            timeout = 600 if closed_by == "starter" else 20
+            timeout = 600 if closed_by == "starter" else 40
             async with running_bot(bot_settings(emu, data_dir, vote_timeout_seconds=timeout)):
                 ann, bo, cy = (emu.make_user(n, n.lower()) for n in ("Ann", "Bo", "Cy"))
                 group = emu.make_group("Dance crew", [ann, bo, cy], admins=[ann])

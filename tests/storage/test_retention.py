@@ -8,6 +8,7 @@ so a file counts as old unless its modification time is set close to ``NOW``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -126,6 +127,26 @@ def test_sweep_removes_what_expired_and_keeps_what_is_needed(tmp_path, database)
             assert (await count("candidates WHERE session_id = ?", done_id))[0] == 0
             assert (await count("results WHERE session_id = ?", done_id))[0] == 1
             assert (await count("jobs WHERE session_id IN (?, ?)", failed_id, done_id))[0] == 0
+
+    asyncio.run(scenario())
+
+
+def test_idle_pieces_of_an_open_session_go(tmp_path, database):
+    """Pieces made ahead for a song left open go once untouched for ``keep_open_pieces``; the
+    song and its folder stay, and pieces being made (a job running) are never touched."""
+    async def scenario():
+        async with await database.open() as db:
+            s = Sessions(db)
+            files = {"song.mp3": 4000, "pieces/piece-001-ab12.mp4": 700, "pieces/piece-001-002-cd34.mp4": 300}
+            idle = await s.make(SessionStatus.CHOOSING, files=files)
+            busy = await s.make(SessionStatus.CHOOSING, files=files, running_job=True)
+            # written just now: 3 h before NOW
+            kept = await DataDirSweep(db).sweep(dataclasses.replace(POLICY, keep_open_pieces=4 * HOUR), now=NOW)
+            assert (idle / "pieces").is_dir() and "idle_pieces" not in kept.removed
+            swept = await DataDirSweep(db).sweep(dataclasses.replace(POLICY, keep_open_pieces=2 * HOUR), now=NOW)
+            assert not (idle / "pieces").exists() and (idle / "song.mp3").exists()
+            assert (busy / "pieces" / "piece-001-ab12.mp4").exists()
+            assert swept.removed["idle_pieces"] == 1 and swept.freed_bytes >= 1000
 
     asyncio.run(scenario())
 
