@@ -62,7 +62,8 @@ ENTRY_POINTS: dict[str, tuple[Callable[..., Any], int]] = {
     fn.__name__: (fn, priority) for fn, priority in (
         (worker.analyse, BULK), (worker.first_offer, BULK), (worker.describe, BULK),
         (worker.offer, URGENT), (worker.change_offer, URGENT), (worker.auto_rest, URGENT),
-        (worker.render_result, URGENT), (worker.render_pieces, URGENT), (worker.practice_video, URGENT),
+        (worker.render_result, URGENT), (worker.render_pieces, URGENT), (worker.final_sound, URGENT),
+        (worker.practice_video, URGENT),
         (worker.export_poses, URGENT), (worker.render_sheet, URGENT),
         (worker.warm_up, URGENT),
     )

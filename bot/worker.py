@@ -265,6 +265,14 @@ def export_poses(analysis: dict, picked_ids: list[int], out_dir: str, formats: t
     return practice.export_dance(song, lib_segments, out_dir, formats)
 
 
+def final_sound(analysis: dict, song_path: str, out_dir: str) -> str:
+    """The final video's sound, made into ``out_dir/pieces`` before anything is picked (it
+    depends only on the song): the render that follows a tap on ✨ right away then need not."""
+    from choreo_engine import video
+
+    return str(video.final_sound(song_path, analysis["segments"][-1]["end"], Path(out_dir) / PIECES_DIR))
+
+
 def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, settings: Settings,
                   share: tuple[int, int] = (0, 1), progress_path: str | None = None,
                   parts_below: int | None = None) -> int:

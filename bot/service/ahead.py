@@ -1,16 +1,19 @@
 """Work made ahead of the final video, so that the tap that asks for it waits for little.
 
+- Once part 1 is offered: the final video's sound (it depends only on the song), on the engine
+  worker that part 1's preview leaves idle while the song is described; and the auto path from
+  part 1, worked out once, whether the work ahead or a tap on ✨ asks for it first.
 - After each pick: the pieces of the final video that the picks so far decide
   (:mod:`choreo_engine.video.pieces`), so the last pick leaves only its own pieces and the join.
 - While part 1 is watched: the auto-picked dance's pieces, so a tap on "✨ auto-pick the rest"
-  finds most of its video made (a 3-minute song's final is ~17 s of x264 on two cores, more
-  than the 15 s a person should wait after the tap). It goes in jobs of :data:`AHEAD_PARTS`
+  finds much of its video made (a 3-minute song's final from nothing is ~11 s of frames and
+  x264 on two cores). It goes in jobs of :data:`AHEAD_PARTS`
   parts, one after another, and stops at the first pick (the picks' own pieces follow them
   then), when the session stops choosing, or when another session has work queued or running:
   it is made with time nobody else wants.
 
 Every such job has the lowest priority (``JobKind.PIECES``), and a failure is only logged: the
-render makes whatever is missing. A render waits for this bot's engine call in flight for its
+render makes whatever is missing. A render waits for this bot's engine calls in flight for its
 session (:meth:`Ahead.settled`), so that its shares divide the same missing pieces.
 """
 
@@ -37,17 +40,49 @@ class Ahead:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.clips = ClipRepo(rt.db)
-        self._in_flight: dict[str, set[asyncio.Future]] = {}  # session id -> its engine calls making pieces
+        self._in_flight: dict[str, set[asyncio.Future]] = {}  # session id -> its engine calls making pieces or sound
         # session id -> (library version, its auto path from part 1 as library segment ids)
         self._auto_paths: dict[str, tuple[int, list[int]]] = {}
+        self._planning: dict[str, asyncio.Future] = {}  # session id -> its auto path being worked out
 
-    async def auto_path(self, session_id: str) -> list[int] | None:
-        """The auto path from part 1 worked out ahead (the one a tap on ✨ at part 1 gets), if
-        the library has not changed since (a clip removed meanwhile is no longer danced)."""
-        kept = self._auto_paths.get(session_id)
-        if kept is None or kept[0] != await self.clips.version():
-            return None
-        return kept[1]
+    async def auto_path(self, session: Session) -> list[int]:
+        """The auto path from part 1 (library segment ids), the one a tap on ✨ at part 1 gets:
+        kept from earlier if the library has not changed since (a clip removed meanwhile is no
+        longer danced), else worked out by one engine call per song, whoever asks first (the
+        pieces made ahead or the tap) and waited for by the other."""
+        kept = self._auto_paths.get(session.id)
+        if kept is not None and kept[0] == await self.clips.version():
+            return kept[1]
+        planning = self._planning.get(session.id)
+        if planning is None:
+            planning = self._planning[session.id] = asyncio.ensure_future(self._plan(session))
+            planning.add_done_callback(lambda done: self._planned(session.id, done))
+        # shielded: a tap or job cancelled meanwhile leaves the call to the other one waiting
+        version, path = await asyncio.shield(planning)
+        if version != await self.clips.version():  # the library changed while it was worked out
+            return await self.auto_path(session)
+        return path
+
+    async def _plan(self, session: Session) -> tuple[int, list[int]]:
+        from .stages import song_descriptors
+
+        rt = self.rt
+        version = await self.clips.version()
+        analysis = session.song_analysis()
+        descriptors = await song_descriptors(rt, session, analysis)
+        rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, 0, [], [], rt.settings.engine)
+        path = [segment_id for _, _, segment_id in rest]
+        self._auto_paths.pop(session.id, None)
+        while len(self._auto_paths) >= KEPT_PATHS:
+            self._auto_paths.pop(next(iter(self._auto_paths)))
+        self._auto_paths[session.id] = (version, path)
+        return version, path
+
+    def _planned(self, session_id: str, call: asyncio.Future) -> None:
+        if self._planning.get(session_id) is call:
+            self._planning.pop(session_id)
+        if not call.cancelled():
+            call.exception()  # read: whoever waited for it has it raised
 
     async def _still_wanted(self, session_id: str) -> bool:
         """Whether the auto path's pieces are still worth making: the session is choosing, with
@@ -73,6 +108,20 @@ class Ahead:
         except Exception as exc:  # noqa: BLE001 - work made ahead: the render makes what is missing
             log.warning("session %s: pieces made ahead failed (the render makes them): %r", session.id, exc)
 
+    def start_sound(self, session: Session) -> None:
+        """Make the final video's sound now, beside whatever comes next (part 1's preview is out;
+        with two engine workers one is idle while the other describes the song and works out the
+        auto path). Not waited for: a render waits for it (:meth:`settled`)."""
+        if (session.render_mode or "clips") == "clips" and self.rt.settings.workers > 1:
+            self._track(session.id, asyncio.ensure_future(self._sound(session)))
+
+    async def _sound(self, session: Session) -> None:
+        try:
+            await self.rt.engine.run(worker.final_sound, session.song_analysis(), session.song_path,
+                                     str(self.rt.session_dir(session.id)))
+        except Exception as exc:  # noqa: BLE001 - work made ahead: the render makes it if missing
+            log.warning("session %s: the final's sound made ahead failed (the render makes it): %r", session.id, exc)
+
     async def start_auto(self, session: Session) -> None:
         """Queue the auto-picked dance's first stretch (after part 1 is offered)."""
         if (session.render_mode or "clips") == "clips":
@@ -91,17 +140,7 @@ class Ahead:
             return
         path = job.payload.get("path")
         if path is None:  # the first stretch: the auto path, as a tap on ✨ at part 1 would choose it
-            from .stages import song_descriptors
-
-            version = await self.clips.version()
-            analysis = session.song_analysis()
-            descriptors = await song_descriptors(rt, session, analysis)
-            rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, 0, [], [], rt.settings.engine)
-            path = [segment_id for _, _, segment_id in rest]
-            self._auto_paths.pop(session.id, None)
-            while len(self._auto_paths) >= KEPT_PATHS:
-                self._auto_paths.pop(next(iter(self._auto_paths)))
-            self._auto_paths[session.id] = (version, path)
+            path = await self.auto_path(session)
             if not await self._still_wanted(session.id):  # a pick or ✨ came while the path was worked out
                 return
         start = job.idx or 0
@@ -118,9 +157,12 @@ class Ahead:
         call = asyncio.ensure_future(rt.engine.run(worker.render_pieces, session.song_analysis(), picked,
                                                    session.song_path, str(rt.session_dir(session.id)),
                                                    rt.settings.engine, (0, 1), None, parts_below))
-        self._in_flight.setdefault(session.id, set()).add(call)
-        call.add_done_callback(lambda done: self._ended(session.id, done))
+        self._track(session.id, call)
         await asyncio.shield(call)  # a cancelled job leaves the call to end: cancelling one replaces the pool
+
+    def _track(self, session_id: str, call: asyncio.Future) -> None:
+        self._in_flight.setdefault(session_id, set()).add(call)
+        call.add_done_callback(lambda done: self._ended(session_id, done))
 
     def _ended(self, session_id: str, call: asyncio.Future) -> None:
         calls = self._in_flight.get(session_id, set())

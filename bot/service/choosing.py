@@ -78,10 +78,12 @@ class Choosing:
         picked = await rt.sessions.picked_segment_ids(session.id)
         offered = [{"library_segment_id": c.library_segment_id, "rank": c.rank}
                    for c in await rt.sessions.candidates(session.id, idx)]
-        ahead = await self.ahead.auto_path(session.id) if idx == 0 and not picked else None
         with stopwatch.timed(session.chat_id, "planning"):
-            rest = worker.ranked_path(0, ahead, offered) if ahead else await rt.engine.run(
-                worker.auto_rest, analysis, descriptors, idx, picked, offered, rt.settings.engine)
+            if idx == 0 and not picked:  # worked out ahead, or being worked out: not again beside it
+                rest = worker.ranked_path(0, await self.ahead.auto_path(session), offered)
+            else:
+                rest = await rt.engine.run(worker.auto_rest, analysis, descriptors, idx, picked, offered,
+                                           rt.settings.engine)
         ok = await rt.sessions.record_picks(session.id, rest, user_id, PickSource.AUTO, next_job=(JobKind.RENDER, None))
         if ok:
             rt.wake.set()

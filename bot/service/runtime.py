@@ -37,6 +37,8 @@ class Runtime:
     versions: VersionRepo = field(init=False)
     inbox: UpdateInbox = field(init=False)
     locks: SessionLocks = field(init=False)
+    # session id -> its song's descriptors being made (see stages.song_descriptors)
+    describing: dict[str, asyncio.Future] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sessions = SessionRepo(self.db)

@@ -41,14 +41,33 @@ SONG_FILE_NAME = "song"
 
 
 async def song_descriptors(rt: Runtime, session: Session, analysis: dict) -> np.ndarray:
-    """The song's segment descriptors, computed again if they were made another way
-    (a session analysed before the descriptor changed and the bot restarted)."""
+    """The song's segment descriptors: made after part 1's preview (see :meth:`Stages.analyse`),
+    or computed again if they were made another way (a session analysed before the descriptor
+    changed and the bot restarted). One engine call per song, whoever asks first (the stage after
+    part 1's preview, or a tap on ✨ right after it), waited for by the others."""
     tag = features.descriptor_tag(rt.settings.engine.descriptor)
+    if session.descriptor_tag != tag and session.id not in rt.describing:
+        session = await rt.sessions.get(session.id) or session  # stored since this copy was read?
     if session.descriptor_tag == tag:
         return np.frombuffer(session.descriptors, dtype=np.float32).reshape(session.n_segments, -1)
+    call = rt.describing.get(session.id)
+    if call is None:
+        call = rt.describing[session.id] = asyncio.ensure_future(_describe(rt, session, analysis, tag))
+        call.add_done_callback(lambda done: _described(rt.describing, session.id, done))
+    return await asyncio.shield(call)  # a caller cancelled meanwhile leaves the call to the others
+
+
+async def _describe(rt: Runtime, session: Session, analysis: dict, tag: str) -> np.ndarray:
     descriptors = await rt.engine.run(worker.describe, session.song_path, analysis, rt.settings.engine)
     await rt.sessions.store_descriptors(session.id, descriptors, tag)
     return descriptors
+
+
+def _described(describing: dict[str, asyncio.Future], session_id: str, call: asyncio.Future) -> None:
+    if describing.get(session_id) is call:
+        describing.pop(session_id)
+    if not call.cancelled():
+        call.exception()  # read: whoever waited for it has it raised
 
 
 class Stages:
@@ -171,6 +190,7 @@ class Stages:
         await self.offer(session, 0, first)
         session = await rt.sessions.get(session.id)
         if session is not None and session.status == SessionStatus.CHOOSING:
+            self.ahead.start_sound(session)  # beside the descriptors and the auto path: the final's sound
             if not tag:  # the descriptors for part 2 on, while part 1 is watched
                 await song_descriptors(rt, session, analysis)
             await self.ahead.start_auto(session)  # and the auto-picked dance's video, in case ✨ is tapped

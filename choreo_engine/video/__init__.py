@@ -9,7 +9,7 @@ avatar), :mod:`.encode` (bitrate budget, the pipe into x264), :mod:`.final`, :mo
 
 from ..errors import EncodeError, RenderError
 from .encode import AUDIO_KBPS, audio_bitrate, video_bitrate_budget
-from .final import final_look, poster_frame, render_final, render_final_in_pieces
+from .final import final_look, final_sound, poster_frame, render_final, render_final_in_pieces
 from .preview import preview_layout, render_preview, render_single_preview
 from .sheet import render_sheet, sheet_size
 from .shots import Shot, VideoInfo, schedule, video_info
@@ -27,6 +27,7 @@ __all__ = [
     "frame_size",
     "preview_layout",
     "final_look",
+    "final_sound",
     "poster_frame",
     "render_final",
     "render_final_in_pieces",

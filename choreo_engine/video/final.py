@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -44,7 +45,7 @@ from .shots import Shot, check_order
 from .sources import BLEND_FRAMES, auto_aspect, clip_frames, frame_size
 from .stage import avatar_frames
 
-__all__ = ["FINAL_HEIGHTS", "final_look", "poster_frame", "render_final", "render_final_in_pieces"]
+__all__ = ["FINAL_HEIGHTS", "final_look", "final_sound", "poster_frame", "render_final", "render_final_in_pieces"]
 
 # The frame's shorter side steps down through these when the size budget gives too few bits per pixel.
 FINAL_HEIGHTS = (1080, 720, 540, 480, 360, 270, 240)
@@ -73,6 +74,15 @@ def final_look(shots: Sequence[Shot], song_path: str | os.PathLike, *, song_end:
     return FinalLook(W, H, fps, fill, blend_frames, crf, preset, budget, audio_kbps, duration)
 
 
+def final_sound(song_path: str | os.PathLike, song_end: float, pieces_dir: str | os.PathLike, *,
+                max_bytes: int = 50_000_000) -> Path:
+    """The sound of the song's final video made of pieces (AAC, ~1.7 s for a 3-minute song),
+    stored with its pieces in ``pieces_dir``: it depends only on the song (``song_end``: its last
+    segment's end) and the size budget, so it can be made before anything is picked."""
+    duration = _song_duration(song_path, song_end)
+    return song_sound(Path(pieces_dir), song_path, duration, audio_bitrate(duration, max_bytes))
+
+
 def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], ends: Sequence[float],
                            song_path: str | os.PathLike, pieces_dir: str | os.PathLike,
                            out_path: str | os.PathLike | None = None, *, share: tuple[int, int] = (0, 1),
@@ -91,11 +101,16 @@ def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], e
     """
     known = [shots[i] for i in sorted(shots)]
     fl = final_look(known, song_path, song_end=ends[-1], **look)
-    if out_path is None and share[0] == 0:  # the join's sound, made ahead too (by one of the shares), first: ~2 s
-        song_sound(Path(pieces_dir), song_path, fl)
     making = shots if parts_below is None else {i: s for i, s in shots.items() if i < parts_below}
-    paths = render_pieces(making, starts, ends, fl, pieces_dir, share=share,
-                          progress=None if progress is None else (lambda f: progress(min(f, 0.99))))
+    with ThreadPoolExecutor(1) as beside:
+        # the join's sound (~1.6 s of AAC) made ahead too, by one of the shares, beside its frames:
+        # made before them it held that share back while the others' cores idled at their end
+        sound = beside.submit(song_sound, Path(pieces_dir), song_path, fl.duration, fl.audio_kbps) \
+            if out_path is None and share[0] == 0 else None
+        paths = render_pieces(making, starts, ends, fl, pieces_dir, share=share,
+                              progress=None if progress is None else (lambda f: progress(min(f, 0.99))))
+        if sound is not None:
+            sound.result()
     if out_path is None or any(p is None for p in paths):
         return None
     out = join_pieces(paths, song_path, fl, out_path)

@@ -170,6 +170,53 @@ def test_auto_pick_made_ahead(data_dir, tmp_path):
     assert con.execute("SELECT COUNT(*) FROM picks WHERE source = 'auto'").fetchone()[0] == n_parts
 
 
+@pytest.mark.parametrize("tap", ["while_described", "while_planned"])
+def test_auto_pick_tapped_early(data_dir, tmp_path, monkeypatch, tap):
+    """✨ tapped while the song is still being described (the moment part 1's preview arrives)
+    or while the work ahead is working out its auto path: the tap waits for those rather than
+    making them again beside them (each is made once), and the final's sound, made once part 1
+    is out, is there before the render's pieces."""
+    from bot.service.jobs import EnginePool
+
+    song = song_excerpt(tmp_path, VIBE_ACE, 30, "mp3")
+    calls: list[str] = []
+    run = EnginePool.run
+
+    async def slow_planning(self, fn, *args):
+        # slower describing and planning: the tap surely comes while they are in flight
+        calls.append(fn.__name__)
+        if fn.__name__ in ("describe", "auto_rest"):
+            await asyncio.sleep(2.0)
+        return await run(self, fn, *args)
+
+    monkeypatch.setattr(EnginePool, "run", slow_planning)
+
+    async def scenario():
+        with TelegramEmulator() as emu:
+            async with running_bot(bot_settings(emu, data_dir)):
+                cy = emu.make_user("Cy", "cy")
+                chat = emu.make_private_chat(cy)
+                emu.send_file(chat, cy, song, kind="audio", mime_type="audio/mpeg")
+                await wait(emu, lambda e: previews(e, chat["id"]), 120)
+                offer = previews(emu, chat["id"])[0]
+                if tap == "while_planned":  # the work ahead has begun working out the auto path
+                    await wait(emu, lambda e: "auto_rest" in calls, 120)
+                    assert "render_pieces" not in calls
+                emu.press_button(chat, cy, offer["message_id"], button(offer, "✨"))
+                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
+                assert emu.violations == [] and emu.rate_limited == []
+                return _final(emu, chat["id"])[-1]
+
+    final = asyncio.run(scenario())
+    assert final["video"]["duration"] >= 29
+    assert calls.count("describe") == 1 and calls.count("auto_rest") == 1, calls
+    assert calls.count("final_sound") == 1, calls
+    folder = next(data_dir.glob("sessions/*/pieces"))
+    sounds = list(folder.glob("sound-*.m4a"))
+    first_piece = min(p.stat().st_mtime_ns for p in folder.glob("piece-*.mp4"))
+    assert len(sounds) == 1 and sounds[0].stat().st_mtime_ns < first_piece  # made ahead, not by a share
+
+
 def _make_bad_files(tmp_path: Path) -> dict[str, Path]:
     from tests.support.data import ffmpeg
 
