@@ -125,12 +125,19 @@ def amplitude_fit_difference(loudness: np.ndarray, motion: np.ndarray) -> np.nda
     return 100.0 * (1.0 - diff.mean(axis=-1) / 10.0)
 
 
+def _lengths(xy: np.ndarray) -> np.ndarray:
+    """The length of each (x, y) on the last axis: ``np.linalg.norm(xy, axis=-1)``, the same
+    numbers, without its reduction over two values (3 times slower on the planner's arrays)."""
+    return np.sqrt(xy[..., 0] ** 2 + xy[..., 1] ** 2)
+
+
 def transition_harmony(
     end_pose: np.ndarray, end_velocity: np.ndarray, start_poses: np.ndarray, start_velocities: np.ndarray
 ) -> np.ndarray:
-    """The previous pick's end (J, 2) against candidates' starts (N, J, 2) or (J, 2)."""
-    gap = np.linalg.norm(start_poses - end_pose, axis=-1).mean(axis=-1)
-    vgap = np.linalg.norm(start_velocities - end_velocity, axis=-1).mean(axis=-1)
+    """The previous pick's end (J, 2) against candidates' starts (N, J, 2) or (J, 2); or
+    previous picks' ends (P, 1, J, 2) against them all at once, (P, N)."""
+    gap = _lengths(start_poses - end_pose).mean(axis=-1)
+    vgap = _lengths(start_velocities - end_velocity).mean(axis=-1)
     return 100.0 * np.exp(-(gap + VELOCITY_SECONDS * vgap) / TRANSITION_SCALE)
 
 
