@@ -275,12 +275,13 @@ def final_sound(analysis: dict, song_path: str, out_dir: str) -> str:
 
 def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir: str, settings: Settings,
                   share: tuple[int, int] = (0, 1), progress_path: str | None = None,
-                  parts_below: int | None = None) -> int:
+                  parts_below: int | None = None, with_sound: bool = True) -> int:
     """The pieces of the final clips video that the picks so far decide (``picked_ids``: parts
     ``0..``), made ahead of the final (after each pick, or by several workers at once, each its
     ``share``) into ``out_dir/pieces``; :func:`render_result` then joins them. With
     ``parts_below``, only those of the parts before it (a stretch of an auto path made ahead).
-    Returns the number of piece files stored."""
+    Without ``with_sound``, the first share leaves the final's sound (being made by another
+    call). Returns the number of piece files stored."""
     from choreo_engine import video
 
     song, lib_segments = _chosen(analysis, picked_ids, settings)
@@ -288,5 +289,5 @@ def render_pieces(analysis: dict, picked_ids: list[int], song_path: str, out_dir
     folder = Path(out_dir) / PIECES_DIR
     video.render_final_in_pieces(shots, [s.start for s in song.segments], [s.end for s in song.segments], song_path,
                                  folder, None, share=share, progress=_progress_writer(progress_path),
-                                 parts_below=parts_below)
+                                 parts_below=parts_below, with_sound=with_sound)
     return len(list(folder.glob("piece-*.mp4")))

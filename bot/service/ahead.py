@@ -40,7 +40,8 @@ class Ahead:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.clips = ClipRepo(rt.db)
-        self._in_flight: dict[str, set[asyncio.Future]] = {}  # session id -> its engine calls making pieces or sound
+        self._in_flight: dict[str, set[asyncio.Future]] = {}  # session id -> its engine calls making pieces
+        self._sounds: dict[str, asyncio.Future] = {}  # session id -> its final's sound being made
         # session id -> (library version, its auto path from part 1 as library segment ids)
         self._auto_paths: dict[str, tuple[int, list[int]]] = {}
         self._planning: dict[str, asyncio.Future] = {}  # session id -> its auto path being worked out
@@ -111,9 +112,21 @@ class Ahead:
     def start_sound(self, session: Session) -> None:
         """Make the final video's sound now, beside whatever comes next (part 1's preview is out;
         with two engine workers one is idle while the other describes the song and works out the
-        auto path). Not waited for: a render waits for it (:meth:`settled`)."""
-        if (session.render_mode or "clips") == "clips" and self.rt.settings.workers > 1:
-            self._track(session.id, asyncio.ensure_future(self._sound(session)))
+        auto path). Not waited for: a render's join waits for it (:meth:`sound_made`)."""
+        if (session.render_mode or "clips") == "clips" and self.rt.settings.workers > 1 \
+                and session.id not in self._sounds:
+            call = self._sounds[session.id] = asyncio.ensure_future(self._sound(session))
+            call.add_done_callback(lambda done: self._sounds.pop(session.id, None))
+
+    def making_sound(self, session_id: str) -> bool:
+        """Whether the final's sound is being made ahead (a render's shares then leave it)."""
+        return session_id in self._sounds
+
+    async def sound_made(self, session_id: str) -> None:
+        """Return once the final's sound made ahead (if it is being made) is done (the join needs it)."""
+        call = self._sounds.get(session_id)
+        if call is not None:
+            await asyncio.wait({call})
 
     async def _sound(self, session: Session) -> None:
         try:

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 # No render progress shown past this: the dance follows within a second or two, and an edit
 # then would hold its send for a turn of the chat's one-message-a-second limit.
 LAST_PROGRESS_PERCENT = 85
+# A render's missing pieces are divided into this many calls per engine worker (see Stages._shares):
+# with one per worker, a worker busy for a second when the render starts held the whole render
+# back by that second while the other one idled at its end.
+SHARES_PER_WORKER = 2
 # What a downloaded song is saved as, in its session's folder.
 SONG_FILE_NAME = "song"
 
@@ -274,19 +278,29 @@ class Stages:
         folder = str(rt.session_dir(session.id))
         t0 = time.perf_counter()
         await self.ahead.settled(session.id)  # its pieces are done, and every share sees them
-        if mode == "clips" and rt.settings.workers > 1:
-            n = rt.settings.workers
+        n = self._shares(mode)
+        if n > 1:
+            # the final's sound made ahead may still be going: not made again by a share
+            with_sound = not self.ahead.making_sound(session.id)
             await asyncio.gather(*(rt.engine.run(worker.render_pieces, analysis, picked, song_path, folder,
-                                                 rt.settings.engine, (k, n), f"{progress_file}.{k}")
+                                                 rt.settings.engine, (k, n), f"{progress_file}.{k}", None, with_sound)
                                    for k in range(n)))
+        await self.ahead.sound_made(session.id)  # for the join
         shares = time.perf_counter() - t0
         result = await rt.engine.run(worker.render_result, analysis, picked, song_path, folder, mode,
                                      rt.settings.engine, progress_file, name)
         result["timings"]["render"] = result["timings"].get("render", 0.0) + shares
         return result
 
+    def _shares(self, mode: str) -> int:
+        """Calls a render's missing pieces are divided into: a clips video's, SHARES_PER_WORKER
+        per engine worker, handed out as workers free up (one may still be busy with something
+        else, the final's sound made ahead or another song's preview); else 1 (made by the join)."""
+        workers = self.rt.settings.workers
+        return SHARES_PER_WORKER * workers if mode == "clips" and workers > 1 else 1
+
     @staticmethod
-    def _render_percent(progress_file: str, workers: int) -> int:
+    def _render_percent(progress_file: str, shares: int) -> int:
         """Percent done of a render: the mean of its shares' progress files, then the join's."""
         def read(path: str) -> float:
             try:
@@ -294,9 +308,9 @@ class Stages:
             except (OSError, ValueError):
                 return 0.0
 
-        shares = [read(f"{progress_file}.{k}") for k in range(workers)] if workers > 1 else []
+        parts = [read(f"{progress_file}.{k}") for k in range(shares)] if shares > 1 else []
         done = read(progress_file)
-        return int(100 * (0.9 * sum(shares) / len(shares) + 0.1 * done if shares and done < 1.0 else done))
+        return int(100 * (0.9 * sum(parts) / len(parts) + 0.1 * done if parts and done < 1.0 else done))
 
     async def render(self, session: Session, mode: str, changed_part: int | None = None) -> None:
         """Render the picks in ``mode`` unless a version with these picks exists; deliver it.
@@ -330,7 +344,7 @@ class Stages:
                 while not task.done():
                     await asyncio.wait({task}, timeout=PROGRESS_MIN_INTERVAL)
                     if not task.done():
-                        percent = self._render_percent(progress_file, rt.settings.workers if mode == "clips" else 1)
+                        percent = self._render_percent(progress_file, self._shares(mode))
                         if percent < LAST_PROGRESS_PERCENT:
                             await self.messages.progress(session, "rendering", percent=percent)
             except asyncio.CancelledError:

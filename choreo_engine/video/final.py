@@ -87,7 +87,7 @@ def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], e
                            song_path: str | os.PathLike, pieces_dir: str | os.PathLike,
                            out_path: str | os.PathLike | None = None, *, share: tuple[int, int] = (0, 1),
                            progress: Callable[[float], None] | None = None, parts_below: int | None = None,
-                           **look) -> Path | None:
+                           with_sound: bool = True, **look) -> Path | None:
     """The clips final video of ``shots`` (by part index) made of pieces stored in ``pieces_dir``
     (:mod:`.pieces`): the pieces not stored yet are made, then, when ``out_path`` is given and
     every part has its shot, joined into it (else None). ``starts``/``ends``: every song segment's.
@@ -95,7 +95,8 @@ def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], e
     With only some parts' shots, this makes the pieces those parts decide (a part's body, and
     the cut to a neighbour known too), for a final that is then quick to join; with
     ``parts_below``, only the pieces of the parts before it (the shots of the later ones only
-    decide the look, as they will in the final). ``look``:
+    decide the look, as they will in the final). Made ahead (no ``out_path``), the first share
+    also makes the join's sound, unless ``with_sound`` is False. ``look``:
     :func:`final_look`'s settings. A joined video over the size budget is rendered again whole
     (:func:`render_final`), which can lower the bitrate.
     """
@@ -106,7 +107,7 @@ def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], e
         # the join's sound (~1.6 s of AAC) made ahead too, by one of the shares, beside its frames:
         # made before them it held that share back while the others' cores idled at their end
         sound = beside.submit(song_sound, Path(pieces_dir), song_path, fl.duration, fl.audio_kbps) \
-            if out_path is None and share[0] == 0 else None
+            if out_path is None and share[0] == 0 and with_sound else None
         paths = render_pieces(making, starts, ends, fl, pieces_dir, share=share,
                               progress=None if progress is None else (lambda f: progress(min(f, 0.99))))
         if sound is not None:
