@@ -55,11 +55,18 @@ class Ahead:
         if kept is not None and kept[0] == await self.clips.version():
             return kept[1]
         planning = self._planning.get(session.id)
+        theirs = planning is not None
         if planning is None:
             planning = self._planning[session.id] = asyncio.ensure_future(self._plan(session))
             planning.add_done_callback(lambda done: self._planned(session.id, done))
-        # shielded: a tap or job cancelled meanwhile leaves the call to the other one waiting
-        version, path = await asyncio.shield(planning)
+        try:  # shielded: a tap or job cancelled meanwhile leaves the call to the other one waiting
+            version, path = await asyncio.shield(planning)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if theirs:  # the other one's call failed (a worker died under it): worked out here
+                return await self.auto_path(session)
+            raise
         if version != await self.clips.version():  # the library changed while it was worked out
             return await self.auto_path(session)
         return path
@@ -170,12 +177,9 @@ class Ahead:
         call = asyncio.ensure_future(rt.engine.run(worker.render_pieces, session.song_analysis(), picked,
                                                    session.song_path, str(rt.session_dir(session.id)),
                                                    rt.settings.engine, (0, 1), None, parts_below))
-        self._track(session.id, call)
+        self._in_flight.setdefault(session.id, set()).add(call)
+        call.add_done_callback(lambda done: self._ended(session.id, done))
         await asyncio.shield(call)  # a cancelled job leaves the call to end: cancelling one replaces the pool
-
-    def _track(self, session_id: str, call: asyncio.Future) -> None:
-        self._in_flight.setdefault(session_id, set()).add(call)
-        call.add_done_callback(lambda done: self._ended(session_id, done))
 
     def _ended(self, session_id: str, call: asyncio.Future) -> None:
         calls = self._in_flight.get(session_id, set())

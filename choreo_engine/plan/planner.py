@@ -297,7 +297,8 @@ class Planner:
             prev_rows = np.array([p[-1] for p in paths])
             # (P, C) transition scores from every previous state to every current state, in one
             # broadcast (a call per previous state was 60 % of a 3-minute song's planning)
-            trans = scoring.transition_harmony(lib.end_poses[prev_rows][:, None], lib.end_velocities[prev_rows][:, None],
+            trans = scoring.transition_harmony(lib.end_poses[prev_rows][:, None],
+                                               lib.end_velocities[prev_rows][:, None],
                                                lib.start_poses[cur], lib.start_velocities[cur])
             total = best[:, None] + w[2] * trans + (unary @ w - w[2] * 100.0)[None, :]
             if not self.legacy:

@@ -26,8 +26,8 @@ import numpy as np
 from ..errors import EncodeError, RenderError
 from ..ffmpeg import media_input, pipe_frames, sniff_demuxer, timeout_for
 
-__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "X264_PARAMS", "aac_args", "audio_bitrate", "encode_pieces",
-           "encode_video", "encode_within", "forward_only", "frame_height_for", "video_bitrate_budget"]
+__all__ = ["AUDIO_KBPS", "EncodeError", "MIN_BITS_PER_PIXEL", "X264_PARAMS", "aac_args", "audio_bitrate",
+           "encode_pieces", "encode_video", "encode_within", "forward_only", "frame_height_for", "video_bitrate_budget"]
 
 AUDIO_KBPS = 128
 # Below this many bits per pixel per frame the final video is rendered smaller.

@@ -170,12 +170,12 @@ def test_auto_pick_made_ahead(data_dir, tmp_path):
     assert con.execute("SELECT COUNT(*) FROM picks WHERE source = 'auto'").fetchone()[0] == n_parts
 
 
-@pytest.mark.parametrize("tap", ["while_described", "while_planned"])
+@pytest.mark.parametrize("tap", ["while_described", "while_planned", "while_planning_fails"])
 def test_auto_pick_tapped_early(data_dir, tmp_path, monkeypatch, tap):
     """✨ tapped while the song is still being described (the moment part 1's preview arrives)
     or while the work ahead is working out its auto path: the tap waits for those rather than
     making them again beside them (each is made once), and the final's sound is made once, as
-    soon as part 1 is out."""
+    soon as part 1 is out. When the work ahead's planning fails, the tap works it out itself."""
     from bot.service.jobs import EnginePool
 
     song = song_excerpt(tmp_path, VIBE_ACE, 30, "mp3")
@@ -187,6 +187,8 @@ def test_auto_pick_tapped_early(data_dir, tmp_path, monkeypatch, tap):
         calls.append(fn.__name__)
         if fn.__name__ in ("describe", "auto_rest"):
             await asyncio.sleep(2.0)
+        if tap == "while_planning_fails" and calls.count("auto_rest") == 1 and fn.__name__ == "auto_rest":
+            raise RuntimeError("a worker died under the planning")
         return await run(self, fn, *args)
 
     monkeypatch.setattr(EnginePool, "run", slow_planning)
@@ -199,7 +201,7 @@ def test_auto_pick_tapped_early(data_dir, tmp_path, monkeypatch, tap):
                 emu.send_file(chat, cy, song, kind="audio", mime_type="audio/mpeg")
                 await wait(emu, lambda e: previews(e, chat["id"]), 120)
                 offer = previews(emu, chat["id"])[0]
-                if tap == "while_planned":  # the work ahead has begun working out the auto path
+                if tap != "while_described":  # the work ahead has begun working out the auto path
                     await wait(emu, lambda e: "auto_rest" in calls, 120)
                     assert "render_pieces" not in calls
                 emu.press_button(chat, cy, offer["message_id"], button(offer, "✨"))
@@ -209,7 +211,8 @@ def test_auto_pick_tapped_early(data_dir, tmp_path, monkeypatch, tap):
 
     final = asyncio.run(scenario())
     assert final["video"]["duration"] >= 29
-    assert calls.count("describe") == 1 and calls.count("auto_rest") == 1, calls
+    planned = 2 if tap == "while_planning_fails" else 1  # the failed call, then the tap's own
+    assert calls.count("describe") == 1 and calls.count("auto_rest") == planned, calls
     assert calls.count("final_sound") == 1, calls
     assert len(list(data_dir.glob("sessions/*/pieces/sound-*.m4a"))) == 1
 
