@@ -104,7 +104,7 @@ def render_final_in_pieces(shots: Mapping[int, Shot], starts: Sequence[float], e
     fl = final_look(known, song_path, song_end=ends[-1], **look)
     making = shots if parts_below is None else {i: s for i, s in shots.items() if i < parts_below}
     with ThreadPoolExecutor(1) as beside:
-        # the join's sound (~1.6 s of AAC) made ahead too, by one of the shares, beside its frames:
+        # the join's sound (~1.7 s of AAC) made ahead too, by one of the shares, beside its frames:
         # made before them it held that share back while the others' cores idled at their end
         sound = beside.submit(song_sound, Path(pieces_dir), song_path, fl.duration, fl.audio_kbps) \
             if out_path is None and share[0] == 0 and with_sound else None

@@ -18,7 +18,8 @@ from choreo_engine.music import features
 from storage import Database
 from tests.support.postgres import copy_sqlite_into
 from tests.support.botproc import alive, children, query, start_bot_process, until
-from tests.support.botkit import bot_settings, button, buttons_of, copy_library, previews, running_bot, song_excerpt, wait
+from tests.support.botkit import (auto_picked_dance, bot_settings, button, buttons_of, copy_library, previews,
+                                  running_bot, song_excerpt, wait)
 
 VIBE_ACE = ("music", "librosa-data", "Kevin_MacLeod_-_Vibe_Ace.hq.ogg")
 
@@ -140,26 +141,26 @@ def test_auto_pick_made_ahead(data_dir, tmp_path):
         folder = pieces_dir()
         return {p.name: p.stat().st_mtime_ns for p in folder.glob("piece-*.mp4")} if folder else {}
 
+    seen = {}
+
     async def scenario():
         with TelegramEmulator() as emu:
-            async with running_bot(bot_settings(emu, data_dir)):
-                cy = emu.make_user("Cy", "cy")
-                chat = emu.make_private_chat(cy)
-                emu.send_file(chat, cy, song, kind="audio", mime_type="audio/mpeg")
-                await wait(emu, lambda e: previews(e, chat["id"]), 120)
-                offer = previews(emu, chat["id"])[0]
-                n_parts = int(re.search(r"Part 1 of (\d+)", offer["caption"]).group(1))
+
+            async def pieces_made(offer):
+                seen["n_parts"] = int(re.search(r"Part 1 of (\d+)", offer["caption"]).group(1))
                 # a body per part and a cut between each two: all made while part 1 is shown
-                await wait(emu, lambda e: len(pieces()) >= 2 * n_parts - 1, 120, explain=lambda e: sorted(pieces()))
-                made_ahead = pieces()
-                emu.press_button(chat, cy, offer["message_id"], button(offer, "✨"))
-                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
-                final = _final(emu, chat["id"])[-1]
+                await wait(emu, lambda e: len(pieces()) >= 2 * seen["n_parts"] - 1, 120,
+                           explain=lambda e: sorted(pieces()))
+                seen["made_ahead"] = pieces()
+
+            async with running_bot(bot_settings(emu, data_dir)):
+                chat, final = await auto_picked_dance(emu, emu.make_user("Cy", "cy"), song, pieces_made)
                 sheet = next(m for m in emu.bot_messages(chat["id"]) if m["kind"] == "photo")
                 assert emu.violations == [] and emu.rate_limited == []
-                return made_ahead, final, sheet, n_parts, emu.file_bytes(final["edit_history"][0]["file_id"])
+                return final, sheet, emu.file_bytes(final["edit_history"][0]["file_id"])
 
-    made_ahead, final, sheet, n_parts, holder = asyncio.run(scenario())
+    final, sheet, holder = asyncio.run(scenario())
+    made_ahead, n_parts = seen["made_ahead"], seen["n_parts"]
     assert pieces() == made_ahead  # the final joined the pieces made ahead: none made or remade after the tap
     # the poster held its place: a JPEG of the video's frame size
     assert final["edit_history"][0]["kind"] == "document"
@@ -195,19 +196,16 @@ def test_auto_pick_tapped_early(data_dir, tmp_path, monkeypatch, tap):
 
     async def scenario():
         with TelegramEmulator() as emu:
-            async with running_bot(bot_settings(emu, data_dir)):
-                cy = emu.make_user("Cy", "cy")
-                chat = emu.make_private_chat(cy)
-                emu.send_file(chat, cy, song, kind="audio", mime_type="audio/mpeg")
-                await wait(emu, lambda e: previews(e, chat["id"]), 120)
-                offer = previews(emu, chat["id"])[0]
+
+            async def planning_begun(offer):
                 if tap != "while_described":  # the work ahead has begun working out the auto path
                     await wait(emu, lambda e: "auto_rest" in calls, 120)
                     assert "render_pieces" not in calls
-                emu.press_button(chat, cy, offer["message_id"], button(offer, "✨"))
-                await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
+
+            async with running_bot(bot_settings(emu, data_dir)):
+                _, final = await auto_picked_dance(emu, emu.make_user("Cy", "cy"), song, planning_begun)
                 assert emu.violations == [] and emu.rate_limited == []
-                return _final(emu, chat["id"])[-1]
+                return final
 
     final = asyncio.run(scenario())
     assert final["video"]["duration"] >= 29

@@ -7,7 +7,7 @@ import dataclasses
 import re
 import shutil
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 from bot.app import polling
 from bot.config import BotSettings
@@ -86,13 +86,18 @@ def button(message: dict, label: str) -> str:
 
 
 
-async def auto_picked_dance(emu: TelegramEmulator, user: dict, song: Path) -> tuple[dict, dict]:
-    """``user`` sends ``song`` in a private chat and auto-picks at the first preview: (chat, final video message)."""
+async def auto_picked_dance(emu: TelegramEmulator, user: dict, song: Path,
+                            before_tap: Callable[[dict], Awaitable[None]] | None = None) -> tuple[dict, dict]:
+    """``user`` sends ``song`` in a private chat and auto-picks at the first preview (after
+    ``before_tap(preview message)``, if given), until the sheet that follows the dance:
+    (chat, final video message)."""
     chat = emu.make_private_chat(user)
     emu.send_file(chat, user, song, kind="audio", mime_type="audio/mpeg")
     await wait(emu, lambda e: previews(e, chat["id"]), 120)
     offer = previews(emu, chat["id"])[0]
+    if before_tap is not None:
+        await before_tap(offer)
     emu.press_button(chat, user, offer["message_id"], button(offer, "✨"))
-    await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 120)
+    await wait(emu, lambda e: any(m["kind"] == "photo" for m in e.bot_messages(chat["id"])), 180)
     final = [m for m in emu.bot_messages(chat["id"]) if m["kind"] == "video"][-1]
     return chat, final
